@@ -1,0 +1,77 @@
+# vbypass: a kernel series for VM guests that mix IOMMU-translated devices
+# with devices that bypass the IOMMU, and the harness that boots it.
+#
+# The two commands of the README:
+#   make demo    set up everything, boot the default topology, show devices
+#   make check   run every test; the last line is "N passed, N failed"
+# See the README for the others.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ROOT := $(CURDIR)
+BUILD := $(ROOT)/build
+H := $(ROOT)/harness
+ARCHES := x86_64 arm64
+DEMO_SCENARIO ?= q35-vtd-bypass
+SCENARIO ?= $(DEMO_SCENARIO)
+
+# Guest program: static, so the initramfs needs no libraries.
+GUEST_CFLAGS := -static -O2 -Wall -Wextra -Wno-format-truncation
+CC_x86_64 := gcc
+CC_arm64 := aarch64-linux-gnu-gcc
+
+.PHONY: all deps tree export kernels kernel-% initramfs demo boot check \
+	gates check-bisect test-harness clean distclean
+
+all: check
+
+deps:
+	@$(H)/deps.sh
+
+tree: deps
+	@$(H)/tree.sh
+
+export:
+	@$(H)/export.sh
+
+kernel-%: tree
+	@$(H)/build-kernel.sh $*
+
+kernels: $(addprefix kernel-,$(ARCHES))
+
+$(BUILD)/vbinit-%: guest/vbinit.c
+	@mkdir -p $(BUILD)
+	$(CC_$*) $(GUEST_CFLAGS) -o $@ $<
+
+$(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(H)/initramfs.py $(H)/cpio.py
+	python3 $(H)/initramfs.py $< $@
+
+initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio)
+
+# The default topology, with its device table.
+demo: deps kernel-x86_64 $(BUILD)/initramfs-x86_64.cpio
+	@python3 $(H)/boot.py $(DEMO_SCENARIO)
+
+# One scenario: make boot SCENARIO=name (logs stay in build/runs/name/).
+boot: deps
+	@arch=$$(python3 $(H)/check.py --arch-of $(SCENARIO)); \
+	$(MAKE) --no-print-directory kernel-$$arch $(BUILD)/initramfs-$$arch.cpio; \
+	python3 $(H)/boot.py $(SCENARIO)
+
+check: deps kernels initramfs
+	@python3 $(H)/check.py
+
+gates: deps tree
+	@python3 $(H)/check.py --only gates
+
+# Every patch of the series in turn builds for x86_64 (bisectability).
+check-bisect: deps tree
+	@$(H)/bisect.sh
+
+clean:
+	rm -rf $(BUILD)/runs $(BUILD)/obj-* $(BUILD)/vbinit-* $(BUILD)/*.cpio
+
+# Also drops the kernel tree: refused by tree.sh's rules only if you use
+# make tree; this removes it unconditionally.
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,65 @@
+"""One record per guest architecture: how to build its kernel and boot it.
+
+Kept as data, in the manner of the kunit tool's qemu_configs: a new
+architecture is a new record, not new code.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Arch:
+    name: str                   # ARCH= for kbuild and the build dir suffix
+    cross_compile: str          # CROSS_COMPILE= prefix ('' for native)
+    guest_cc: str               # compiler for the static guest program
+    image: str                  # kernel image, relative to the O= dir
+    qemu: str                   # QEMU binary
+    qemu_base: tuple            # arguments every boot of this arch gets
+    console: str                # kernel console device
+    channel_dev: str            # the verdict channel as the guest sees it
+    channel_args: tuple         # QEMU arguments creating it ({path} filled)
+    fragments: tuple            # configs/ fragments, merged in this order
+    firmware: dict = field(default_factory=dict)   # name -> -bios file
+
+
+ARCHES = {
+    'x86_64': Arch(
+        name='x86_64',
+        cross_compile='',
+        guest_cc='gcc',
+        image='arch/x86/boot/bzImage',
+        qemu='qemu-system-x86_64',
+        qemu_base=('-accel', 'tcg', '-cpu', 'max'),
+        console='ttyS0',
+        channel_dev='/dev/ttyS1',
+        channel_args=('-chardev', 'file,id=vbout,path={path}',
+                      '-device', 'isa-serial,chardev=vbout'),
+        fragments=('common', 'x86_64', 'debug', 'debug-x86_64'),
+    ),
+    'arm64': Arch(
+        name='arm64',
+        cross_compile='aarch64-linux-gnu-',
+        guest_cc='aarch64-linux-gnu-gcc',
+        image='arch/arm64/boot/Image',
+        qemu='qemu-system-aarch64',
+        # pauth-impdef: TCG's default QARMA pointer authentication is slow.
+        qemu_base=('-accel', 'tcg', '-cpu', 'max,pauth-impdef=on'),
+        console='ttyAMA0',
+        channel_dev='/dev/hvc0',
+        channel_args=('-device', 'virtio-serial-device',
+                      '-chardev', 'file,id=vbout,path={path}',
+                      '-device', 'virtconsole,chardev=vbout'),
+        fragments=('common', 'arm64', 'debug', 'debug-arm64'),
+        firmware={'edk2': '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd'},
+    ),
+}
+
+
+if __name__ == '__main__':
+    # For the shell scripts: fragments, cross prefix and image of an arch.
+    import sys
+    a = ARCHES[sys.argv[1]]
+    flavour = sys.argv[2] if len(sys.argv) > 2 else 'test'
+    print(' '.join(f for f in a.fragments
+                   if flavour == 'test' or not f.startswith('debug')))
+    print(a.cross_compile)
+    print(a.image)

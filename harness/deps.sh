@@ -1,0 +1,33 @@
+#!/bin/bash
+# Install with apt-get what the harness needs, skipping what is present.
+# Needs root (the README says so); nothing is fetched from anywhere but
+# Debian's archive.
+set -euo pipefail
+PKGS=(
+	# the kernel source this series applies to
+	linux-source-6.12
+	# kernel build
+	build-essential bc bison flex libelf-dev libssl-dev cpio kmod ccache
+	python3 xz-utils rsync git
+	# arm64 kernel and static guest program
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	# guests
+	qemu-system-x86 qemu-system-arm qemu-efi-aarch64
+	# static gates
+	sparse coccinelle
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	[[ $p = \#* ]] && continue
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "error: missing packages: ${missing[*]}; run as root (or install them)" >&2
+	exit 1
+fi
+echo ">> installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
