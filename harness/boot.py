@@ -46,24 +46,56 @@ def make_plan(sc, images_meta, out_dev):
     return '\n'.join(lines) + '\n'
 
 
-def run_qemu(args, timeout, log_path):
-    """Run QEMU; return (exit code or None on timeout, seconds)."""
+POWEROFF_GRACE = 30     # seconds from the guest's "VB end" to QEMU's exit
+
+
+def run_qemu(args, timeout, log_path, verdict_path):
+    """Run QEMU under two watchdogs: the scenario's timeout, and a grace
+    period for power-off once the guest has said its last line.
+
+    Returns (exit code or None if killed, seconds, power-off state), the
+    state being 'clean', 'hung' (killed after VB end) or 'not-reached'."""
     t0 = time.monotonic()
+    ended = None
     with open(log_path, 'wb') as err:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err,
                              stderr=subprocess.STDOUT,
                              start_new_session=True)
-        try:
-            rc = p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGTERM)
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
-            rc = None
-    return rc, time.monotonic() - t0
+        while p.poll() is None:
+            now = time.monotonic()
+            if ended is None and _said_end(verdict_path):
+                ended = now
+            if now - t0 > timeout or (ended and now - ended > POWEROFF_GRACE):
+                _kill(p)
+                break
+            time.sleep(0.5)
+    secs = time.monotonic() - t0
+    if p.returncode is not None and p.returncode >= 0 and not _killed(p):
+        return p.returncode, secs, 'clean' if _said_end(verdict_path) \
+            else 'not-reached'
+    return None, secs, 'hung' if ended else 'not-reached'
+
+
+def _said_end(path):
+    try:
+        with open(path, 'rb') as f:
+            return b'VB end' in f.read()
+    except OSError:
+        return False
+
+
+def _kill(p):
+    p.vb_killed = True
+    os.killpg(p.pid, signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def _killed(p):
+    return getattr(p, 'vb_killed', False)
 
 
 def parse_verdict(path):
@@ -210,11 +242,14 @@ def boot(sc, quiet=False, extra_cmdline=''):
                          paths['qmp.sock'])
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:
         f.write(shlex.join(args) + '\n')
-    rc, secs = run_qemu(args, sc.get('timeout', 300), paths['qemu.log'])
+    rc, secs, poweroff = run_qemu(args, sc.get('timeout', 300),
+                                  paths['qemu.log'], paths['verdict.log'])
     with open(paths['console.log'], errors='replace') as f:
         console = f.read()
     recs = parse_verdict(paths['verdict.log'])
     checks = judge(sc, recs, console, rc, meta, images)
+    checks.insert(1, {'name': 'boot.poweroff', 'want': 'clean',
+                      'got': poweroff, 'ok': poweroff == 'clean'})
     res = {'scenario': sc['name'], 'description': sc['description'],
            'arch': sc['arch'], 'seconds': round(secs, 1), 'qemu_rc': rc,
            'outcome': outcome(sc, checks), 'checks': checks,

@@ -36,6 +36,9 @@ create() {
 	# Keep the last lines honest: the block must be gone.
 	! grep -qx '/\*' "$TREE.new/.gitignore" || die "could not fix .gitignore"
 	g -C "$TREE.new" init -q -b master
+	# 90k loose objects would make every later git command start a
+	# minutes-long auto gc beside the kernel build.
+	g -C "$TREE.new" config gc.auto 0
 	g -C "$TREE.new" add -A -f .
 	GIT_AUTHOR_DATE=$GIT_COMMITTER_DATE g -C "$TREE.new" commit -q \
 		-m "Debian linux-source-6.12 $(dpkg-query -W -f '${Version}' linux-source-6.12 2>/dev/null || echo unknown)" \
