@@ -160,7 +160,29 @@ static void nospace(char *s)
 			*s = '_';
 }
 
-/* MSI-X, MSI, INTx (a driver holds the legacy line), or none. */
+/* Does any handler sit on this IRQ line?  (/proc/irq/N/ has a directory
+ * per registered action.) */
+static int irq_has_handler(const char *irq)
+{
+	char path[64];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/irq/%s", irq);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d)))
+		found = de->d_type == DT_DIR && de->d_name[0] != '.';
+	closedir(d);
+	return found;
+}
+
+/*
+ * MSI-X or MSI (vectors allocated), INTx (a driver is bound and a handler
+ * sits on the legacy line), or none.
+ */
 static void irq_mode(const char *dev, const char *driver, char *buf, size_t len)
 {
 	char path[512], mode[32], irq[32];
@@ -187,28 +209,96 @@ static void irq_mode(const char *dev, const char *driver, char *buf, size_t len)
 	}
 	snprintf(path, sizeof(path), "%s/%s/irq", PCI_DIR, dev);
 	if (strcmp(driver, "none") && !read_str(path, irq, sizeof(irq)) &&
-	    strcmp(irq, "0"))
+	    strcmp(irq, "0") && irq_has_handler(irq))
 		snprintf(buf, len, "INTx");
 	else
 		snprintf(buf, len, "none");
 }
 
-/* The serial of a virtio-blk disk behind this PCI function, or "-". */
+/*
+ * Run fn(arg, buf, len) in a child under the watchdog and return what it
+ * wrote to buf; 0 on success, -1 if it failed or hung (buf then says
+ * which).  Anything that can issue I/O to a device goes through here: a
+ * device whose interrupts never arrive would otherwise hang init itself.
+ */
+static int guarded(void (*fn)(const char *, char *, size_t), const char *arg,
+		   char *buf, size_t len, int secs)
+{
+	struct timespec t0, t;
+	int pfd[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		char tmp[256];
+
+		close(pfd[0]);
+		tmp[0] = 0;
+		fn(arg, tmp, sizeof(tmp));
+		_exit(write(pfd[1], tmp, strlen(tmp) + 1) < 0);
+	}
+	close(pfd[1]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= secs) {
+			kill(pid, SIGKILL);
+			close(pfd[0]);
+			snprintf(buf, len, "hang");
+			return -1;
+		}
+		usleep(20 * 1000);
+	}
+	n = read(pfd[0], buf, len - 1);
+	close(pfd[0]);
+	buf[n > 0 ? n : 0] = 0;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+}
+
+static void read_serial_fn(const char *path, char *buf, size_t len)
+{
+	read_str(path, buf, len);
+}
+
+/* Serials already read, and functions whose serial read hung. */
+static struct {
+	char bdf[32], serial[64], blk[32];
+} serial_cache[64];
+static int serial_cached;
+
+/*
+ * The serial (and block device) of a virtio-blk disk behind this PCI
+ * function, or "-".  Reading it sends a request to the device, so it runs
+ * under the watchdog; an answer, or a hang, is remembered.
+ */
 static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 		       size_t blen)
 {
-	char path[512];
+	char path[512], spath[1000] = "", lblk[32] = "-";
 	struct dirent *de, *be;
 	DIR *d, *b;
 
 	snprintf(buf, len, "-");
 	if (blk)
 		snprintf(blk, blen, "-");
+	for (int i = 0; i < serial_cached; i++) {
+		if (!strcmp(serial_cache[i].bdf, dev)) {
+			snprintf(buf, len, "%s", serial_cache[i].serial);
+			if (blk)
+				snprintf(blk, blen, "%s", serial_cache[i].blk);
+			return;
+		}
+	}
 	snprintf(path, sizeof(path), "%s/%s", PCI_DIR, dev);
 	d = opendir(path);
 	if (!d)
 		return;
-	while ((de = readdir(d))) {
+	while ((de = readdir(d)) && !spath[0]) {
 		char bpath[700];
 
 		if (strncmp(de->d_name, "virtio", 6))
@@ -218,22 +308,28 @@ static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 		if (!b)
 			continue;
 		while ((be = readdir(b))) {
-			char spath[1000];
-
 			if (be->d_name[0] == '.')
 				continue;
 			snprintf(spath, sizeof(spath), "%s/%s/serial", bpath,
 				 be->d_name);
-			read_str(spath, buf, len);
-			if (!buf[0])
-				snprintf(buf, len, "-");
-			if (blk)
-				snprintf(blk, blen, "%s", be->d_name);
+			snprintf(lblk, sizeof(lblk), "%s", be->d_name);
 			break;
 		}
 		closedir(b);
 	}
 	closedir(d);
+	if (!spath[0])
+		return;		/* no disk (yet): ask again next time */
+	if (blk)
+		snprintf(blk, blen, "%s", lblk);
+	if (guarded(read_serial_fn, spath, buf, len, 10) || !buf[0])
+		snprintf(buf, len, "%s", strcmp(buf, "hang") ? "-" : "hang");
+	if (serial_cached < 64) {
+		snprintf(serial_cache[serial_cached].bdf, 32, "%s", dev);
+		snprintf(serial_cache[serial_cached].serial, 64, "%s", buf);
+		snprintf(serial_cache[serial_cached].blk, 32, "%s", lblk);
+		serial_cached++;
+	}
 }
 
 static int cmp_name(const struct dirent **a, const struct dirent **b)
@@ -473,10 +569,59 @@ static int all_disks_present(void)
 	return 1;
 }
 
+/* Wait (once) for the plan's disks to show up: probing may be deferred. */
 static void wait_disks(void)
 {
-	for (int i = 0; i < disk_wait * 10 && !all_disks_present(); i++)
+	static int waited;
+
+	for (int i = 0; !waited && i < disk_wait * 10 &&
+	     !all_disks_present(); i++)
 		usleep(100 * 1000);
+	waited = 1;
+}
+
+static void bind_fn(const char *dev, char *buf, size_t len)
+{
+	char path[256];
+	int rc;
+
+	rc = write_str("/sys/bus/pci/drivers/pci-stub/unbind", dev);
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/%s/driver_override", PCI_DIR,
+			 dev);
+		rc = write_str(path, "virtio-pci");
+	}
+	if (!rc)
+		rc = write_str("/sys/bus/pci/drivers_probe", dev);
+	snprintf(buf, len, "%d", rc);
+}
+
+/*
+ * "bind-held": scenarios that expect a disk may never complete I/O boot
+ * with its function held by pci-stub (the kernel's own probe would hang in
+ * the partition scan, and the boot with it).  Bind each held function to
+ * virtio-pci here, each under the watchdog: a hang then fails that disk's
+ * checks only.
+ */
+static void step_bind_held(void)
+{
+	struct dirent **list;
+	int n = scandir(PCI_DIR, &list, NULL, cmp_name);
+
+	for (int i = 0; i < n; i++) {
+		char p[512], drv[64], res[64];
+		const char *dev = list[i]->d_name;
+
+		snprintf(p, sizeof(p), "%s/%s/driver", PCI_DIR, dev);
+		link_base(p, drv, sizeof(drv));
+		if (dev[0] != '.' && !strcmp(drv, "pci-stub")) {
+			guarded(bind_fn, dev, res, sizeof(res), io_timeout);
+			say("VB bind bdf=%s rc=%s", dev, res);
+		}
+		free(list[i]);
+	}
+	if (n >= 0)
+		free(list);
 }
 
 /*
@@ -645,7 +790,9 @@ int main(int argc, char **argv)
 		line[strcspn(line, "\n")] = 0;
 		if (arg)
 			*arg++ = 0;
-		if (!strcmp(line, "report")) {
+		if (!strcmp(line, "bind-held")) {
+			step_bind_held();
+		} else if (!strcmp(line, "report")) {
 			wait_disks();
 			report_devices();
 		} else if (!strcmp(line, "dma")) {

@@ -41,8 +41,7 @@ def make_plan(sc, images_meta, out_dev):
     lines = [f'out {out_dev}', f'timeout {sc.get("io_timeout", 60)}']
     for did, (size, h, seed) in images_meta.items():
         lines.append(f'disk {did} {size} {h:016x} {seed:016x}')
-    steps = sc.get('steps', scn.DEFAULT_STEPS)
-    lines += steps
+    lines += scn.steps(sc)
     return '\n'.join(lines) + '\n'
 
 
@@ -171,7 +170,10 @@ def judge(sc, recs, console, rc, images_meta, images):
     for disk in sc.get('disk', []):
         did = disk['id']
         exp = disk['expect']
-        expect(did, by_serial.get(did), exp)
+        # By serial; by BDF when the guest could not read the serial (no
+        # virtio-blk driver, or a device that never answers).
+        dev = by_serial.get(did) or by_bdf.get(disk.get('bdf'))
+        expect(did, dev, exp)
         if exp['dma'] == 'skip':
             continue
         j.add(f'{did}.dma', exp['dma'],
@@ -234,7 +236,7 @@ def boot(sc, quiet=False, extra_cmdline=''):
         f.write(plan)
     append = ' '.join(filter(None, [
         f'console={arch.console}', 'panic=-1', 'kunit.enable=0',
-        sc.get('cmdline', ''), extra_cmdline]))
+        scn.cmdline(sc), extra_cmdline]))
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock')}
     args = scn.qemu_args(sc, kernel_image(sc['arch']), initrd, append,
@@ -255,7 +257,7 @@ def boot(sc, quiet=False, extra_cmdline=''):
            'outcome': outcome(sc, checks), 'checks': checks,
            'devices': [r for r in recs if r['kind'] == 'dev'],
            'dma': [r for r in recs if r['kind'] == 'dma'],
-           'steps': [r for r in recs if r['kind'] == 'step'],
+           'steps': [r for r in recs if r['kind'] in ('step', 'bind')],
            'xfail': sc.get('xfail'), 'dma_skip': sc.get('dma_skip'),
            'run_dir': os.path.relpath(run, ROOT)}
     with open(os.path.join(run, 'result.json'), 'w') as f:
@@ -269,7 +271,10 @@ def print_result(sc, res):
     print(f'== {sc["name"]}: {sc["description"]}')
     print(f'   qemu {" ".join(sc["machine"].split(",")[:1])}'
           f'{" + " + sc["iommu"] if sc.get("iommu") else ""}'
-          f'  cmdline: {sc.get("cmdline", "")}')
+          f'  cmdline: {scn.cmdline(sc)}')
+    for b in res['steps']:
+        if b['kind'] == 'bind':
+            print(f'   guest bound held {b["bdf"]} to virtio-pci: {b["rc"]}')
     hdr = ('BDF', 'ID', 'DRIVER', 'GROUP', 'TYPE', 'IOMMU', 'IRQ',
            'SERIAL', 'DMA')
     dma = {d['serial']: d for d in res['dma']}

@@ -19,21 +19,24 @@ TOP_KEYS = {
     'description': str, 'arch': str, 'machine': str, 'iommu': str,
     'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
+    'hold_disks': str,
     'device': list, 'disk': list, 'log': dict, 'xfail': dict,
 }
 REQUIRED = ('description', 'arch', 'machine')
 DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
                'expect': dict}
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
-             'expect': dict}
+             'bdf': str, 'expect': dict}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
 LOG_KEYS = {'allow': list, 'require': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
 
 # Lines that fail a boot unless an allow rule with a reason covers them.
+# Lockdep, KASAN, DEBUG_ATOMIC_SLEEP and dma-debug report through WARN() or
+# BUG: lines; the rest catch what comes without one.
 FORBIDDEN = (
     r'WARNING:', r'BUG:', r'Call Trace:', r'Kernel panic', r'Oops',
-    r'INFO: possible', r'lockdep is turned off', r'DMA-API: ',
+    r'INFO: possible', r'lockdep is turned off',
     r'general protection fault', r'UBSAN:',
 )
 
@@ -41,6 +44,21 @@ FORBIDDEN = (
 # vIOMMU (iommu_platform), so its DMA really goes through translation.
 DISK_PROPS = 'disable-legacy=on,iommu_platform=on'
 DEFAULT_STEPS = ['report', 'dma']
+# With hold_disks, pci-stub holds every virtio-blk function at boot and the
+# guest binds them itself, each under its watchdog (see vbinit.c).
+HOLD_CMDLINE = 'pci-stub.ids=1af4:1042'
+HOLD_STEPS = ['bind-held', 'report', 'dma']
+
+
+def steps(sc):
+    if 'steps' in sc:
+        return sc['steps']
+    return HOLD_STEPS if 'hold_disks' in sc else DEFAULT_STEPS
+
+
+def cmdline(sc):
+    extra = HOLD_CMDLINE if 'hold_disks' in sc else ''
+    return ' '.join(filter(None, [sc.get('cmdline', ''), extra]))
 
 
 class ScenarioError(Exception):
