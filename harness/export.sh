@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh"
 tree=${1:-$TREE}
 out=${2:-$PATCHES}
 
-[ -d "$tree/.git" ] || die "no kernel tree at $tree (run make tree)"
+[ -e "$tree/.git" ] || die "no kernel tree at $tree (run make tree)"
 n=$(g -C "$tree" rev-list --count base..HEAD)
 mkdir -p "$out"
 rm -f "$out"/*.patch "$out/series"
