@@ -128,7 +128,7 @@ def gate_checkpatch():
 
 def _norm(lines):
     """Warnings without line and column numbers, as a multiset."""
-    return collections.Counter(re.sub(r':\d+(:\d+)?:', ':', ln)
+    return collections.Counter(re.sub(r':\d+(:\d+(-\d+)?)?:', ':', ln)
                                for ln in lines)
 
 
@@ -141,7 +141,7 @@ def _obj_arch(cfile):
     return None
 
 
-def _kmake(arch, *targets):
+def _kmake(arch, *targets, silent=True):
     obj = os.path.join(BUILD, f'obj-gate-{arch}')
     os.makedirs(obj, exist_ok=True)
     shutil.copy(os.path.join(BUILD, f'obj-{arch}', '.config'),
@@ -149,11 +149,13 @@ def _kmake(arch, *targets):
     cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
     env = dict(os.environ, CCACHE_DIR=os.environ.get(
         'CCACHE_DIR', '/var/cache/vbypass/ccache'))
-    base = ['make', '-s', f'O={obj}', f'ARCH={arch}',
+    base = ['make', f'O={obj}', f'ARCH={arch}',
             f'CROSS_COMPILE={cross}', f'CC=ccache {cross}gcc',
             f'-j{os.cpu_count()}']
-    sh(base + ['olddefconfig'], cwd=VERIFY, env=env)
-    return sh(base + list(targets), cwd=VERIFY, env=env, check=False)
+    sh(base + ['-s', 'olddefconfig'], cwd=VERIFY, env=env)
+    # coccicheck prints nothing at all under make -s.
+    return sh(base + (['-s'] if silent else []) + list(targets), cwd=VERIFY,
+              env=env, check=False)
 
 
 def _per_file(files, run):
@@ -192,17 +194,32 @@ def _gate_tool(name, files, run):
     return 'pass', detail + f': no {name} report the base lacks'
 
 
+def _check_file(arch, f, *check, silent=True):
+    """Compile one file with a checker (C=1 after removing its object, so
+    exactly this file is checked).  A failed build is itself a report: a
+    gate must not pass because nothing ran."""
+    obj = os.path.join(BUILD, f'obj-gate-{arch}', f[:-2] + '.o')
+    if os.path.exists(obj):
+        os.unlink(obj)
+    r = _kmake(arch, 'C=1', *check, f[:-2] + '.o', silent=silent)
+    out = (r.stdout + r.stderr).splitlines()
+    if r.returncode:
+        return out, [f'build failed: {ln}' for ln in out[-5:]]
+    return out, []
+
+
 def _sparse(arch, f):
-    r = _kmake(arch, 'C=2', f[:-2] + '.o')
-    return [ln for ln in (r.stderr + r.stdout).splitlines()
-            if re.search(r': (warning|error):', ln)]
+    out, failed = _check_file(arch, f)
+    return failed + [ln for ln in out
+                     if re.search(r': (warning|error):', ln)]
 
 
 def _cocci(arch, f):
-    r = _kmake(arch, 'C=2', 'CHECK=scripts/coccicheck', 'MODE=report',
-               f[:-2] + '.o')
-    return [ln for ln in r.stdout.splitlines()
-            if re.match(r'^\S+\.[ch]:\d+', ln)]
+    out, failed = _check_file(arch, f, f'CHECK={VERIFY}/scripts/coccicheck',
+                              'MODE=report', silent=False)
+    # Coccinelle's reports; compiler diagnostics belong to the sparse gate.
+    return failed + [ln for ln in out if re.match(r'^\S+\.[ch]:\d+', ln)
+                     and not re.search(r': (warning|error|note):', ln)]
 
 
 def _kdoc(arch, f):
