@@ -39,6 +39,9 @@ kernel-%: tree
 
 kernels: $(addprefix kernel-,$(ARCHES))
 
+# Kept after the initramfs is built: the harness self-test runs it too.
+.PRECIOUS: $(BUILD)/vbinit-%
+
 $(BUILD)/vbinit-%: guest/vbinit.c
 	@mkdir -p $(BUILD)
 	$(CC_$*) $(GUEST_CFLAGS) -o $@ $<

@@ -15,6 +15,8 @@ PKGS=(
 	qemu-system-x86 qemu-system-arm qemu-efi-aarch64
 	# static gates
 	sparse coccinelle
+	# checkpatch's SPDX check (scripts/spdxcheck.py)
+	python3-ply python3-git
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -28,7 +28,10 @@ BUILD = os.path.join(ROOT, 'build')
 TREE = os.path.join(BUILD, 'linux')
 VERIFY = os.path.join(BUILD, 'verify')
 PATCHES = os.path.join(ROOT, 'patches')
-GENV = dict(os.environ, GIT_CONFIG_NOSYSTEM='1', HOME='/nonexistent',
+# Debian's tools first: checkpatch runs scripts/spdxcheck.py with the
+# python3 on PATH, and its modules come from Debian's packages (make deps).
+GENV = dict(os.environ, PATH='/usr/bin:/bin:' + os.environ.get('PATH', ''),
+            GIT_CONFIG_NOSYSTEM='1', HOME='/nonexistent',
             GIT_COMMITTER_NAME='vbypass harness',
             GIT_COMMITTER_EMAIL='harness@vbypass.invalid',
             GIT_COMMITTER_DATE='2025-01-01T00:00:00Z', LC_ALL='C')
