@@ -215,13 +215,18 @@ static void irq_mode(const char *dev, const char *driver, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
+#define GUARD_HANG	(-1)	/* the child did not finish in time */
+#define GUARD_ERROR	(-2)	/* it could not be run, or was killed */
+
 /*
- * Run fn(arg, buf, len) in a child under the watchdog and return what it
- * wrote to buf; 0 on success, -1 if it failed or hung (buf then says
- * which).  Anything that can issue I/O to a device goes through here: a
- * device whose interrupts never arrive would otherwise hang init itself.
+ * Run fn(arg, buf, len) in a child under the watchdog: anything that can
+ * issue I/O to a device goes through here, since a device whose
+ * interrupts never arrive would otherwise hang init itself.  fn writes a
+ * detail into buf and returns an exit code.  Returns that code, or
+ * GUARD_HANG (the child is left behind, stuck in the kernel) or
+ * GUARD_ERROR; buf gets fn's detail, or says "hang" or "error".
  */
-static int guarded(void (*fn)(const char *, char *, size_t), const char *arg,
+static int guarded(int (*fn)(const void *, char *, size_t), const void *arg,
 		   char *buf, size_t len, int secs)
 {
 	struct timespec t0, t;
@@ -229,18 +234,22 @@ static int guarded(void (*fn)(const char *, char *, size_t), const char *arg,
 	ssize_t n;
 	pid_t pid;
 
+	snprintf(buf, len, "error");
+	fflush(NULL);
 	if (pipe(pfd))
-		return -1;
+		return GUARD_ERROR;
 	pid = fork();
 	if (pid < 0)
-		return -1;
+		return GUARD_ERROR;
 	if (!pid) {
-		char tmp[256];
+		char tmp[256] = "";
+		int rc;
 
 		close(pfd[0]);
-		tmp[0] = 0;
-		fn(arg, tmp, sizeof(tmp));
-		_exit(write(pfd[1], tmp, strlen(tmp) + 1) < 0);
+		rc = fn(arg, tmp, sizeof(tmp));
+		if (write(pfd[1], tmp, strlen(tmp) + 1) < 0)
+			rc = 125;
+		_exit(rc);
 	}
 	close(pfd[1]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -250,19 +259,22 @@ static int guarded(void (*fn)(const char *, char *, size_t), const char *arg,
 			kill(pid, SIGKILL);
 			close(pfd[0]);
 			snprintf(buf, len, "hang");
-			return -1;
+			return GUARD_HANG;
 		}
 		usleep(20 * 1000);
 	}
 	n = read(pfd[0], buf, len - 1);
 	close(pfd[0]);
 	buf[n > 0 ? n : 0] = 0;
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+	if (n <= 0)
+		snprintf(buf, len, "-");
+	nospace(buf);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : GUARD_ERROR;
 }
 
-static void read_serial_fn(const char *path, char *buf, size_t len)
+static int read_serial_fn(const void *path, char *buf, size_t len)
 {
-	read_str(path, buf, len);
+	return read_str(path, buf, len) ? 1 : 0;
 }
 
 /* Serials already read, and functions whose serial read hung. */
@@ -282,6 +294,7 @@ static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 	char path[512], spath[1000] = "", lblk[32] = "-";
 	struct dirent *de, *be;
 	DIR *d, *b;
+	int rc;
 
 	snprintf(buf, len, "-");
 	if (blk)
@@ -322,8 +335,11 @@ static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 		return;		/* no disk (yet): ask again next time */
 	if (blk)
 		snprintf(blk, blen, "%s", lblk);
-	if (guarded(read_serial_fn, spath, buf, len, 10) || !buf[0])
-		snprintf(buf, len, "%s", strcmp(buf, "hang") ? "-" : "hang");
+	rc = guarded(read_serial_fn, spath, buf, len, 10);
+	if (rc == GUARD_HANG)
+		snprintf(buf, len, "hang");
+	else if (rc || !strcmp(buf, "-") || !buf[0])
+		snprintf(buf, len, "-");
 	if (serial_cached < 64) {
 		snprintf(serial_cache[serial_cached].bdf, 32, "%s", dev);
 		snprintf(serial_cache[serial_cached].serial, 64, "%s", buf);
@@ -406,135 +422,96 @@ static int find_disk(const char *serial, char *bdf, size_t blen, char *blk,
 	return found;
 }
 
-/*
- * Child side of the DMA check.  Result codes: 0 pass, 1 mismatch,
- * 2 I/O error.  The detail goes back through the pipe.
- */
-static int dma_child(const struct disk *dk, const char *blk, int wfd,
-		     int writing)
-{
-	char path[64], detail[256] = "ok";
-	unsigned char *buf, *ref;
-	uint64_t h = FNV_INIT, state = dk->seed, size = 0, off;
-	int fd, rc = 0;
+struct dma_job {
+	const struct disk *dk;
+	const char *blk;
+	int writing;
+};
 
-	snprintf(path, sizeof(path), "/dev/%s", blk);
+/*
+ * One direction of the DMA check, run under guarded().  Returns 0 when the
+ * data matched, 1 on a mismatch, 2 on an I/O error; the detail says where.
+ */
+static int dma_fn(const void *arg, char *detail, size_t dlen)
+{
+	const struct dma_job *job = arg;
+	const struct disk *dk = job->dk;
+	uint64_t h = FNV_INIT, state = dk->seed, size = 0, off;
+	unsigned char *buf, *ref;
+	char path[64];
+	int fd;
+
+	snprintf(detail, dlen, "ok");
+	snprintf(path, sizeof(path), "/dev/%s", job->blk);
 	if (posix_memalign((void **)&buf, 4096, CHUNK) ||
 	    posix_memalign((void **)&ref, 4096, CHUNK))
 		return 2;
-	fd = open(path, (writing ? O_RDWR : O_RDONLY) | O_DIRECT);
+	fd = open(path, (job->writing ? O_RDWR : O_RDONLY) | O_DIRECT);
 	if (fd < 0) {
-		snprintf(detail, sizeof(detail), "open:%s", strerror(errno));
-		rc = 2;
-		goto out;
+		snprintf(detail, dlen, "open:%s", strerror(errno));
+		return 2;
 	}
 	if (ioctl(fd, BLKGETSIZE64, &size) || size != dk->size) {
-		snprintf(detail, sizeof(detail), "size:%" PRIu64 "!=%" PRIu64,
-			 size, dk->size);
-		rc = 1;
-		goto out;
+		snprintf(detail, dlen, "size:%" PRIu64 "!=%" PRIu64, size,
+			 dk->size);
+		return 1;
 	}
-	if (writing) {
+	if (job->writing) {
 		/* Fresh data from the seed, written, then read back. */
 		for (off = 0; off < size; off += CHUNK) {
 			gen(&state, buf, CHUNK);
 			if (pwrite(fd, buf, CHUNK, off) != CHUNK) {
-				snprintf(detail, sizeof(detail),
-					 "write@%" PRIu64 ":%s", off,
-					 strerror(errno));
-				rc = 2;
-				goto out;
+				snprintf(detail, dlen, "write@%" PRIu64 ":%s",
+					 off, strerror(errno));
+				return 2;
 			}
 		}
 		if (fdatasync(fd)) {
-			snprintf(detail, sizeof(detail), "fdatasync:%s",
-				 strerror(errno));
-			rc = 2;
-			goto out;
+			snprintf(detail, dlen, "fdatasync:%s", strerror(errno));
+			return 2;
 		}
 		state = dk->seed;
 	}
 	for (off = 0; off < size; off += CHUNK) {
 		memset(buf, 0x5a, CHUNK);
 		if (pread(fd, buf, CHUNK, off) != CHUNK) {
-			snprintf(detail, sizeof(detail), "read@%" PRIu64 ":%s",
-				 off, strerror(errno));
-			rc = 2;
-			goto out;
+			snprintf(detail, dlen, "read@%" PRIu64 ":%s", off,
+				 strerror(errno));
+			return 2;
 		}
-		if (writing) {
-			gen(&state, ref, CHUNK);
-			if (memcmp(buf, ref, CHUNK)) {
-				snprintf(detail, sizeof(detail),
-					 "readback-mismatch@%" PRIu64, off);
-				rc = 1;
-				goto out;
-			}
-		} else {
+		if (!job->writing) {
 			h = fnv1a(h, buf, CHUNK);
+			continue;
+		}
+		gen(&state, ref, CHUNK);
+		if (memcmp(buf, ref, CHUNK)) {
+			snprintf(detail, dlen, "readback-mismatch@%" PRIu64,
+				 off);
+			return 1;
 		}
 	}
-	if (!writing && h != dk->hash) {
-		snprintf(detail, sizeof(detail), "hash:%016" PRIx64 "!=%016" PRIx64,
-			 h, dk->hash);
-		rc = 1;
+	if (!job->writing && h != dk->hash) {
+		snprintf(detail, dlen, "hash:%016" PRIx64 "!=%016" PRIx64, h,
+			 dk->hash);
+		return 1;
 	}
-out:
-	if (write(wfd, detail, strlen(detail) + 1) < 0)
-		rc = 2;
-	return rc;
+	return 0;
 }
 
-/*
- * Run one direction of the check in a child under the watchdog.  Returns
- * "pass", "fail", "error" or "hang"; a hung child stays in D state and is
- * left behind.
- */
+/* "pass", "fail", "error" or "hang" for one direction of the check. */
 static const char *dma_step(const struct disk *dk, const char *blk,
 			    int writing, char *detail, size_t dlen)
 {
-	int pfd[2], status;
-	struct timespec t0, t;
-	pid_t pid;
+	struct dma_job job = { dk, blk, writing };
 
-	snprintf(detail, dlen, "-");
-	if (pipe(pfd))
-		return "error";
-	pid = fork();
-	if (pid < 0)
-		return "error";
-	if (!pid) {
-		close(pfd[0]);
-		_exit(dma_child(dk, blk, pfd[1], writing));
-	}
-	close(pfd[1]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= io_timeout) {
-			kill(pid, SIGKILL);
-			close(pfd[0]);
-			snprintf(detail, dlen, "no-completion-in-%ds",
-				 io_timeout);
-			return "hang";
-		}
-		usleep(50 * 1000);
-	}
-	if (read(pfd[0], detail, dlen - 1) > 0)
-		detail[dlen - 1] = 0;
-	nospace(detail);
-	close(pfd[0]);
-	if (!WIFEXITED(status))
-		return "error";
-	switch (WEXITSTATUS(status)) {
+	switch (guarded(dma_fn, &job, detail, dlen, io_timeout)) {
 	case 0:
 		return "pass";
 	case 1:
 		return "fail";
+	case GUARD_HANG:
+		snprintf(detail, dlen, "no-completion-in-%ds", io_timeout);
+		return "hang";
 	default:
 		return "error";
 	}
@@ -580,8 +557,9 @@ static void wait_disks(void)
 	waited = 1;
 }
 
-static void bind_fn(const char *dev, char *buf, size_t len)
+static int bind_fn(const void *arg, char *buf, size_t len)
 {
+	const char *dev = arg;
 	char path[256];
 	int rc;
 
@@ -594,6 +572,7 @@ static void bind_fn(const char *dev, char *buf, size_t len)
 	if (!rc)
 		rc = write_str("/sys/bus/pci/drivers_probe", dev);
 	snprintf(buf, len, "%d", rc);
+	return 0;
 }
 
 /*
@@ -642,12 +621,22 @@ static void step_sysfs(char *args)
 	say("VB step name=sysfs path=%s value=%s rc=%d", path, val, rc);
 }
 
+static int exec_fn(const void *arg, char *buf, size_t len)
+{
+	char *const *argv = arg;
+
+	/* Its output goes to the verdict channel, framed by the host. */
+	dup2(fileno(out), 1);
+	dup2(fileno(out), 2);
+	execv(argv[0], argv);
+	snprintf(buf, len, "exec:%s", strerror(errno));
+	return 127;
+}
+
 static void step_exec(char *args)
 {
-	char *argv[16];
-	int argc = 0, status;
-	struct timespec t0, t;
-	pid_t pid;
+	char *argv[16], detail[64];
+	int argc = 0, rc;
 
 	for (char *tok = strtok(args, " \n"); tok && argc < 15;
 	     tok = strtok(NULL, " \n"))
@@ -657,29 +646,11 @@ static void step_exec(char *args)
 		say("VB step name=exec rc=bad-step");
 		return;
 	}
-	fflush(NULL);
-	pid = fork();
-	if (!pid) {
-		/* Its output goes to the verdict channel, framed by the host. */
-		dup2(fileno(out), 1);
-		dup2(fileno(out), 2);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			break;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec >= io_timeout) {
-			kill(pid, SIGKILL);
-			say("VB step name=exec prog=%s rc=hang", argv[0]);
-			return;
-		}
-		usleep(50 * 1000);
-	}
-	say("VB step name=exec prog=%s rc=%d", argv[0],
-	    WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	rc = guarded(exec_fn, argv, detail, sizeof(detail), io_timeout);
+	if (rc == GUARD_HANG)
+		say("VB step name=exec prog=%s rc=hang", argv[0]);
+	else
+		say("VB step name=exec prog=%s rc=%d", argv[0], rc);
 }
 
 static void mounts(void)

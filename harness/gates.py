@@ -161,11 +161,13 @@ def _kmake(arch, *targets, silent=True):
               env=env, check=False)
 
 
-def _per_file(files, run):
-    """run(arch, file) -> list of report lines, at base and at head."""
+def _per_file(files, run, arch_of):
+    """Reports the head has and the base lacks, per file: run(arch, file)
+    gives a file's report lines at each revision; arch_of(file) says which
+    test kernel builds it (None: none does)."""
     head = git('rev-parse', 'HEAD').strip()
     new, missing = {}, []
-    plan = [(f, _obj_arch(f)) for f in files]
+    plan = [(f, arch_of(f)) for f in files]
     missing = [f for f, a in plan if a is None]
     reports = {}
     for rev in ('base', head):
@@ -183,10 +185,10 @@ def _per_file(files, run):
     return new, missing
 
 
-def _gate_tool(name, files, run):
+def _gate_tool(name, files, run, arch_of=_obj_arch):
     if not files:
         return 'skip', 'series touches no such file'
-    new, missing = _per_file(files, run)
+    new, missing = _per_file(files, run, arch_of)
     detail = f'{len(files)} file(s): {", ".join(files)}'
     if missing:
         return 'fail', (detail + '\nnot built by any test config (add it '
@@ -240,25 +242,9 @@ def gate_coccicheck():
 
 
 def gate_kerneldoc():
-    files = touched(r'\.[ch]$')
-    if not files:
-        return 'skip', 'series touches no .c/.h file'
-    # kernel-doc needs no build: run it on every touched file.
-    head = git('rev-parse', 'HEAD').strip()
-    out = {}
-    for rev in ('base', head):
-        git('checkout', '-q', rev)
-        for f in files:
-            out[(rev, f)] = (_kdoc(None, f) if os.path.exists(
-                os.path.join(VERIFY, f)) else [])
-    git('checkout', '-q', head)
-    new = {f: sorted((_norm(out[(head, f)]) - _norm(out[('base', f)]))
-                     .elements()) for f in files}
-    new = {f: v for f, v in new.items() if v}
-    if new:
-        return 'fail', '\n'.join(f'{f}: {ln}' for f, v in new.items()
-                                 for ln in v)
-    return 'pass', f'{len(files)} file(s), no new kernel-doc warning'
+    # kernel-doc reads sources and needs no build: any file qualifies.
+    return _gate_tool('kernel-doc', touched(r'\.[ch]$'), _kdoc,
+                      arch_of=lambda f: 'source')
 
 
 def series_digest():
