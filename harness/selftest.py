@@ -88,6 +88,21 @@ def run():
         case(r.returncode == 0 and r.stdout.strip() != '' and
              int(r.stdout, 16) == want,
              f'guest/host data disagree for seed {seed:x}')
+    # The host's check of what the guest wrote finds a flipped byte.
+    with tempfile.TemporaryDirectory() as tmp:
+        img = os.path.join(tmp, 'disk.img')
+        with open(img, 'wb') as f:
+            f.write(dmadata.stream(7, 1 << 20))
+        case(dmadata.verify_image(img, 7, 1 << 20) is None, 'verify good')
+        with open(img, 'r+b') as f:
+            f.seek(300000)
+            byte = f.read(1)
+            f.seek(300000)
+            f.write(bytes([byte[0] ^ 1]))
+        case(dmadata.verify_image(img, 7, 1 << 20) == 300000 // 4096 * 4096,
+             'verify finds a flipped byte')
+        case(dmadata.verify_image(img, 8, 1 << 20) == 0,
+             'verify finds a wrong seed')
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'good.toml')
         with open(path, 'w') as f:
