@@ -21,7 +21,10 @@ obj=$BUILD/obj-$suffix
 mkdir -p "$obj"
 
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vbypass/ccache}
-export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1 CCACHE_COMPILERCHECK=content
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
+# kbuild passes -fmacro-prefix-map=<absolute source dir>/=, which only makes
+# __FILE__ relative: leave it out of the hash so clones elsewhere hit too.
+export CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*" CCACHE_COMPILERCHECK=content
 export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=vbypass KBUILD_BUILD_HOST=harness
 mkdir -p "$CCACHE_DIR"
 ccache -M 20G >/dev/null

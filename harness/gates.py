@@ -151,7 +151,8 @@ def _kmake(arch, *targets, silent=True):
                 os.path.join(obj, '.config'))
     cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
     env = dict(os.environ, CCACHE_DIR=os.environ.get(
-        'CCACHE_DIR', '/var/cache/vbypass/ccache'))
+        'CCACHE_DIR', '/var/cache/vbypass/ccache'), CCACHE_BASEDIR=ROOT,
+        CCACHE_NOHASHDIR='1', CCACHE_IGNOREOPTIONS='-fmacro-prefix-map=*')
     base = ['make', f'O={obj}', f'ARCH={arch}',
             f'CROSS_COMPILE={cross}', f'CC=ccache {cross}gcc',
             f'-j{os.cpu_count()}']
