@@ -56,6 +56,7 @@ def run_qemu(args, timeout, log_path, verdict_path):
     state being 'clean', 'hung' (killed after VB end) or 'not-reached'."""
     t0 = time.monotonic()
     ended = None
+    killed = False
     with open(log_path, 'wb') as err:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err,
                              stderr=subprocess.STDOUT,
@@ -66,13 +67,14 @@ def run_qemu(args, timeout, log_path, verdict_path):
                 ended = now
             if now - t0 > timeout or (ended and now - ended > POWEROFF_GRACE):
                 _kill(p)
+                killed = True
                 break
             time.sleep(0.5)
     secs = time.monotonic() - t0
-    if p.returncode is not None and p.returncode >= 0 and not _killed(p):
-        return p.returncode, secs, 'clean' if _said_end(verdict_path) \
-            else 'not-reached'
-    return None, secs, 'hung' if ended else 'not-reached'
+    if killed:
+        return None, secs, 'hung' if ended else 'not-reached'
+    return p.returncode, secs, ('clean' if _said_end(verdict_path)
+                                else 'not-reached')
 
 
 def _said_end(path):
@@ -84,17 +86,12 @@ def _said_end(path):
 
 
 def _kill(p):
-    p.vb_killed = True
     os.killpg(p.pid, signal.SIGTERM)
     try:
         p.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()
-
-
-def _killed(p):
-    return getattr(p, 'vb_killed', False)
 
 
 def parse_verdict(path):

@@ -167,7 +167,7 @@ def _per_file(files, run, arch_of):
     gives a file's report lines at each revision; arch_of(file) says which
     test kernel builds it (None: none does)."""
     head = git('rev-parse', 'HEAD').strip()
-    new, missing = {}, []
+    new = {}
     plan = [(f, arch_of(f)) for f in files]
     missing = [f for f, a in plan if a is None]
     reports = {}
