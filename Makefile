@@ -20,6 +20,12 @@ GUEST_CFLAGS := -static -O2 -Wall -Wextra -Wno-format-truncation
 CC_x86_64 := gcc
 CC_arm64 := aarch64-linux-gnu-gcc
 
+# The kselftest every guest runs as its last step comes with the series, in
+# the kernel tree; it is built static like the guest program.
+KSELFTESTS := $(BUILD)/linux/tools/testing/selftests
+KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_group_type.c
+KSELFTEST_CFLAGS := -static -O2 -Wall -I $(KSELFTESTS)
+
 .PHONY: all deps tree export kernels kernel-% initramfs demo boot check \
 	gates check-bisect test-harness clean distclean
 
@@ -40,14 +46,23 @@ kernel-%: tree
 kernels: $(addprefix kernel-,$(ARCHES))
 
 # Kept after the initramfs is built: the harness self-test runs it too.
-.PRECIOUS: $(BUILD)/vbinit-%
+.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-%
 
 $(BUILD)/vbinit-%: guest/vbinit.c
 	@mkdir -p $(BUILD)
 	$(CC_$*) $(GUEST_CFLAGS) -o $@ $<
 
-$(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(H)/initramfs.py $(H)/cpio.py
-	python3 $(H)/initramfs.py $< $@
+# No initramfs without the kselftest: a missing source stops the build.
+$(KSELFTEST_SRC):
+	@echo "error: $@ is missing: the iommu_groups kselftest comes with the series (make tree)" >&2; exit 1
+
+$(BUILD)/kselftest-%: $(KSELFTEST_SRC) $(KSELFTESTS)/kselftest_harness.h
+	@mkdir -p $(BUILD)
+	$(CC_$*) $(KSELFTEST_CFLAGS) -o $@ $<
+
+$(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
+		$(H)/initramfs.py $(H)/cpio.py
+	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* $@
 
 # The binaries are named too: the harness self-test runs the x86_64 one.
 initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(a))
@@ -73,7 +88,8 @@ check-bisect: deps tree
 	@$(H)/bisect.sh
 
 clean:
-	rm -rf $(BUILD)/runs $(BUILD)/obj-* $(BUILD)/vbinit-* $(BUILD)/*.cpio
+	rm -rf $(BUILD)/runs $(BUILD)/obj-* $(BUILD)/vbinit-* \
+		$(BUILD)/kselftest-* $(BUILD)/*.cpio
 
 # Also drops the kernel tree: refused by tree.sh's rules only if you use
 # make tree; this removes it unconditionally.

@@ -10,11 +10,19 @@
  * under a watchdog, so a hung DMA fails its check instead of stalling the
  * run.  It finishes by powering the guest off.
  *
+ * Steps are numbered from 1 in plan order; every line a step prints carries
+ * its number, so the host can judge each step apart.
+ *
  * Output lines ("VB <kind> key=value ..."; values contain no blanks):
  *   VB start plan=<n steps>
- *   VB dev bdf= id= class= driver= group= type= iommu= irq= serial=
- *   VB dma serial= bdf= dev= read= write= detail=
- *   VB step name= rc=
+ *   VB dev step= bdf= id= class= driver= group= type= iommu= irq= serial=
+ *   VB dma step= serial= bdf= dev= read= write= detail=
+ *   VB bind step= bdf= rc=
+ *   VB step step= name= ... rc=
+ *   VB hotplug-ready step= id= bdf=     (the host now plugs the device)
+ *   VB hotplug step= id= bdf= state= secs=
+ *   VB ktap <a line of the kselftest's output>
+ *   VB kselftest step= rc=
  *   VB end
  */
 #define _GNU_SOURCE
@@ -43,12 +51,16 @@
 #define CHUNK		(64 * 1024)
 #define MAX_DISKS	32
 #define PCI_DIR		"/sys/bus/pci/devices"
+#define KSELFTEST	"/vb/kselftest"
+#define KSELFTEST_SECS	120	/* the whole kselftest binary */
+#define HOTPLUG_SECS	60	/* for a hot-plugged disk to be ready */
 
 struct disk {
 	char serial[64];
 	uint64_t size;		/* bytes, from the host's image */
-	uint64_t hash;		/* FNV-1a 64 of the host's image */
+	uint64_t hash;		/* FNV-1a 64 of its data: host's, then ours */
 	uint64_t seed;		/* seed of the data the guest writes */
+	int pending;		/* to be hot-plugged by a later step */
 };
 
 static FILE *out;		/* verdict channel */
@@ -105,6 +117,19 @@ static void gen(uint64_t *state, unsigned char *buf, size_t n)
 		for (int b = 0; b < 8; b++)
 			buf[i + b] = v >> (8 * b);
 	}
+}
+
+/* FNV-1a of the stream's first size bytes (size: whole chunks). */
+static uint64_t stream_hash(uint64_t seed, uint64_t size)
+{
+	static unsigned char buf[CHUNK];
+	uint64_t h = FNV_INIT;
+
+	for (uint64_t off = 0; off < size; off += CHUNK) {
+		gen(&seed, buf, CHUNK);
+		h = fnv1a(h, buf, CHUNK);
+	}
+	return h;
 }
 
 static int read_str(const char *path, char *buf, size_t len)
@@ -277,6 +302,45 @@ static int read_serial_fn(const void *path, char *buf, size_t len)
 	return read_str(path, buf, len) ? 1 : 0;
 }
 
+/*
+ * The block device of a virtio-blk disk behind this PCI function: its
+ * name into blk and the path of its serial attribute into spath.  Only
+ * sysfs is read, never the device.  Returns 1 when there is one.
+ */
+static int find_block(const char *dev, char *spath, size_t slen, char *blk,
+		      size_t blen)
+{
+	char path[512];
+	struct dirent *de, *be;
+	DIR *d, *b;
+
+	spath[0] = 0;
+	snprintf(path, sizeof(path), "%s/%s", PCI_DIR, dev);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && !spath[0]) {
+		char bpath[700];
+
+		if (strncmp(de->d_name, "virtio", 6))
+			continue;
+		snprintf(bpath, sizeof(bpath), "%s/%s/block", path, de->d_name);
+		b = opendir(bpath);
+		if (!b)
+			continue;
+		while ((be = readdir(b))) {
+			if (be->d_name[0] == '.')
+				continue;
+			snprintf(spath, slen, "%s/%s/serial", bpath, be->d_name);
+			snprintf(blk, blen, "%s", be->d_name);
+			break;
+		}
+		closedir(b);
+	}
+	closedir(d);
+	return spath[0] != 0;
+}
+
 /* Serials already read, and functions whose serial read hung. */
 static struct {
 	char bdf[32], serial[64], blk[32];
@@ -284,16 +348,24 @@ static struct {
 static int serial_cached;
 
 /*
+ * Drop every remembered serial: after an unbind, a bind, a hotplug or any
+ * run-time write, a disk may be gone or back under another /dev name.
+ */
+static void forget_serials(void)
+{
+	serial_cached = 0;
+}
+
+/*
  * The serial (and block device) of a virtio-blk disk behind this PCI
  * function, or "-".  Reading it sends a request to the device, so it runs
- * under the watchdog; an answer, or a hang, is remembered.
+ * under the watchdog; an answer, or a hang, is remembered until
+ * forget_serials().
  */
 static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 		       size_t blen)
 {
-	char path[512], spath[1000] = "", lblk[32] = "-";
-	struct dirent *de, *be;
-	DIR *d, *b;
+	char spath[1000], lblk[32] = "-";
 	int rc;
 
 	snprintf(buf, len, "-");
@@ -307,31 +379,7 @@ static void dev_serial(const char *dev, char *buf, size_t len, char *blk,
 			return;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", PCI_DIR, dev);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d)) && !spath[0]) {
-		char bpath[700];
-
-		if (strncmp(de->d_name, "virtio", 6))
-			continue;
-		snprintf(bpath, sizeof(bpath), "%s/%s/block", path, de->d_name);
-		b = opendir(bpath);
-		if (!b)
-			continue;
-		while ((be = readdir(b))) {
-			if (be->d_name[0] == '.')
-				continue;
-			snprintf(spath, sizeof(spath), "%s/%s/serial", bpath,
-				 be->d_name);
-			snprintf(lblk, sizeof(lblk), "%s", be->d_name);
-			break;
-		}
-		closedir(b);
-	}
-	closedir(d);
-	if (!spath[0])
+	if (!find_block(dev, spath, sizeof(spath), lblk, sizeof(lblk)))
 		return;		/* no disk (yet): ask again next time */
 	if (blk)
 		snprintf(blk, blen, "%s", lblk);
@@ -353,7 +401,7 @@ static int cmp_name(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static void report_devices(void)
+static void report_devices(int step)
 {
 	struct dirent **list;
 	int n = scandir(PCI_DIR, &list, NULL, cmp_name);
@@ -388,9 +436,9 @@ static void report_devices(void)
 		link_base(p, iommu, sizeof(iommu));
 		irq_mode(dev, drv, irq, sizeof(irq));
 		dev_serial(dev, serial, sizeof(serial), NULL, 0);
-		say("VB dev bdf=%s id=%s:%s class=%s driver=%s group=%s type=%s iommu=%s irq=%s serial=%s",
-		    dev, ven + 2, did + 2, cls, drv, grp, type, iommu, irq,
-		    serial);
+		say("VB dev step=%d bdf=%s id=%s:%s class=%s driver=%s group=%s type=%s iommu=%s irq=%s serial=%s",
+		    step, dev, ven + 2, did + 2, cls, drv, grp, type, iommu,
+		    irq, serial);
 		free(list[i]);
 	}
 	if (n >= 0)
@@ -517,30 +565,38 @@ static const char *dma_step(const struct disk *dk, const char *blk,
 	}
 }
 
-static void dma_check(const struct disk *dk)
+/*
+ * The DMA check of one disk.  Once the guest has written its stream, that
+ * stream is what a later check of the same disk must read back.
+ */
+static void dma_check(int step, struct disk *dk)
 {
 	char bdf[64] = "-", blk[32] = "-", d1[256], d2[256] = "-";
 	const char *r, *w = "not-run";
 
 	if (!find_disk(dk->serial, bdf, sizeof(bdf), blk, sizeof(blk))) {
-		say("VB dma serial=%s bdf=- dev=- read=absent write=absent detail=no-block-device",
-		    dk->serial);
+		say("VB dma step=%d serial=%s bdf=- dev=- read=absent write=absent detail=no-block-device",
+		    step, dk->serial);
 		return;
 	}
 	r = dma_step(dk, blk, 0, d1, sizeof(d1));
 	/* A hung read leaves the queue stuck: do not pile a write on it. */
-	if (strcmp(r, "hang"))
+	if (strcmp(r, "hang")) {
 		w = dma_step(dk, blk, 1, d2, sizeof(d2));
-	say("VB dma serial=%s bdf=%s dev=%s read=%s write=%s detail=%s,%s",
-	    dk->serial, bdf, blk, r, w, d1, d2);
+		dk->hash = stream_hash(dk->seed, dk->size);
+	}
+	say("VB dma step=%d serial=%s bdf=%s dev=%s read=%s write=%s detail=%s,%s",
+	    step, dk->serial, bdf, blk, r, w, d1, d2);
 }
 
+/* Every disk of the plan is there, except those still to be hot-plugged. */
 static int all_disks_present(void)
 {
 	char bdf[64], blk[32];
 
 	for (int i = 0; i < ndisks; i++)
-		if (!find_disk(disks[i].serial, bdf, sizeof(bdf), blk,
+		if (!disks[i].pending &&
+		    !find_disk(disks[i].serial, bdf, sizeof(bdf), blk,
 			       sizeof(blk)))
 			return 0;
 	return 1;
@@ -582,7 +638,7 @@ static int bind_fn(const void *arg, char *buf, size_t len)
  * virtio-pci here, each under the watchdog: a hang then fails that disk's
  * checks only.
  */
-static void step_bind_held(void)
+static void step_bind_held(int step)
 {
 	struct dirent **list;
 	int n = scandir(PCI_DIR, &list, NULL, cmp_name);
@@ -595,30 +651,85 @@ static void step_bind_held(void)
 		link_base(p, drv, sizeof(drv));
 		if (dev[0] != '.' && !strcmp(drv, "pci-stub")) {
 			guarded(bind_fn, dev, res, sizeof(res), io_timeout);
-			say("VB bind bdf=%s rc=%s", dev, res);
+			say("VB bind step=%d bdf=%s rc=%s", step, dev, res);
 		}
 		free(list[i]);
 	}
 	if (n >= 0)
 		free(list);
+	forget_serials();
+}
+
+struct sysfs_write {
+	const char *path, *val;
+};
+
+static int write_fn(const void *arg, char *buf, size_t len)
+{
+	const struct sysfs_write *w = arg;
+	int rc = write_str(w->path, w->val);
+	const char *name = strerrorname_np(-rc);
+
+	snprintf(buf, len, "%s", !rc ? "ok" : name ? name : "unknown");
+	return -rc;
 }
 
 /*
- * Run-time steps: "sysfs <path> <value>" writes a sysfs file and reports
- * the result; "exec <path> [args]" runs a program under the watchdog and
- * reports its exit status.
+ * The run-time writes ("sysfs <path> <value>", "unbind <bdf>", "bind <bdf>
+ * <driver>") run under the watchdog, since they reach drivers and devices.
+ * A failed write is reported with its errno (rc=-errno err=ENAME) and the
+ * run goes on.  Disks may have gone or come back under other /dev names,
+ * so every remembered serial is dropped.
  */
-static void step_sysfs(char *args)
+static void sysfs_write(int step, const char *name, const char *path,
+			const char *val)
+{
+	struct sysfs_write w = { path, val };
+	char err[64], rc[16];
+	int code = guarded(write_fn, &w, err, sizeof(err), io_timeout);
+
+	if (code < 0)
+		snprintf(rc, sizeof(rc), "%s", err);
+	else
+		snprintf(rc, sizeof(rc), "%d", -code);
+	say("VB step step=%d name=%s path=%s value=%s rc=%s err=%s", step, name,
+	    path, val, rc, err);
+	forget_serials();
+}
+
+static void step_sysfs(int step, char *args)
 {
 	char *path = strtok(args, " "), *val = strtok(NULL, "\n");
-	int rc;
 
 	if (!path || !val) {
-		say("VB step name=sysfs rc=bad-step");
+		say("VB step step=%d name=sysfs rc=bad-step", step);
 		return;
 	}
-	rc = write_str(path, val);
-	say("VB step name=sysfs path=%s value=%s rc=%d", path, val, rc);
+	sysfs_write(step, "sysfs", path, val);
+}
+
+static void step_unbind(int step, char *args)
+{
+	char *bdf = strtok(args, " "), path[256];
+
+	if (!bdf) {
+		say("VB step step=%d name=unbind rc=bad-step", step);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/driver/unbind", PCI_DIR, bdf);
+	sysfs_write(step, "unbind", path, bdf);
+}
+
+static void step_bind(int step, char *args)
+{
+	char *bdf = strtok(args, " "), *drv = strtok(NULL, " "), path[256];
+
+	if (!bdf || !drv) {
+		say("VB step step=%d name=bind rc=bad-step", step);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/bind", drv);
+	sysfs_write(step, "bind", path, bdf);
 }
 
 static int exec_fn(const void *arg, char *buf, size_t len)
@@ -633,7 +744,8 @@ static int exec_fn(const void *arg, char *buf, size_t len)
 	return 127;
 }
 
-static void step_exec(char *args)
+/* "exec <path> [args]": run a program under the watchdog. */
+static void step_exec(int step, char *args)
 {
 	char *argv[16], detail[64];
 	int argc = 0, rc;
@@ -643,14 +755,120 @@ static void step_exec(char *args)
 		argv[argc++] = tok;
 	argv[argc] = NULL;
 	if (!argc) {
-		say("VB step name=exec rc=bad-step");
+		say("VB step step=%d name=exec rc=bad-step", step);
 		return;
 	}
 	rc = guarded(exec_fn, argv, detail, sizeof(detail), io_timeout);
 	if (rc == GUARD_HANG)
-		say("VB step name=exec prog=%s rc=hang", argv[0]);
+		say("VB step step=%d name=exec prog=%s rc=hang", step, argv[0]);
 	else
-		say("VB step name=exec prog=%s rc=%d", argv[0], rc);
+		say("VB step step=%d name=exec prog=%s rc=%d", step, argv[0],
+		    rc);
+	forget_serials();
+}
+
+/* How far a hot-plugged disk got: absent, no-driver, no-disk or ready. */
+static const char *plug_state(const char *bdf)
+{
+	char path[512], spath[1000], blk[32];
+
+	snprintf(path, sizeof(path), "%s/%s", PCI_DIR, bdf);
+	if (access(path, F_OK))
+		return "absent";
+	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DIR, bdf);
+	if (access(path, F_OK))
+		return "no-driver";
+	if (!find_block(bdf, spath, sizeof(spath), blk, sizeof(blk)))
+		return "no-disk";
+	return "ready";
+}
+
+static int plug_wait_fn(const void *arg, char *buf, size_t len)
+{
+	while (strcmp(plug_state(arg), "ready"))
+		usleep(100 * 1000);
+	snprintf(buf, len, "ready");
+	return 0;
+}
+
+/*
+ * "hotplug <id> <bdf>" (the host adds the BDF): ask the host to plug the
+ * disk, then wait, under the watchdog, for pciehp to bring the function up
+ * and virtio-blk to bind it.  The host watches the verdict channel for
+ * the request and answers with a QMP device_add.
+ */
+static void step_hotplug(int step, char *args)
+{
+	char *id = strtok(args, " "), *bdf = strtok(NULL, " "), detail[64];
+	struct timespec t0, t;
+
+	if (!id || !bdf) {
+		say("VB step step=%d name=hotplug rc=bad-step", step);
+		return;
+	}
+	say("VB hotplug-ready step=%d id=%s bdf=%s", step, id, bdf);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	guarded(plug_wait_fn, bdf, detail, sizeof(detail), HOTPLUG_SECS);
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	for (int i = 0; i < ndisks; i++)
+		if (!strcmp(disks[i].serial, id))
+			disks[i].pending = 0;
+	forget_serials();
+	say("VB hotplug step=%d id=%s bdf=%s state=%s secs=%ld", step, id, bdf,
+	    plug_state(bdf), (long)(t.tv_sec - t0.tv_sec));
+}
+
+/*
+ * Run the kselftest binary with its output on a pipe, and forward each
+ * line as "VB ktap <line>".  Returns its exit status (128 + signal when
+ * killed by one, 127 when it cannot be run).
+ */
+static int kselftest_fn(const void *arg, char *buf, size_t len)
+{
+	char line[512];
+	int pfd[2], status;
+	FILE *f;
+	pid_t pid;
+
+	(void)arg;
+	if (pipe(pfd))
+		return 127;
+	pid = fork();
+	if (!pid) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(KSELFTEST, KSELFTEST, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		say("VB ktap %s", line);
+	}
+	if (f)
+		fclose(f);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return 127;
+	snprintf(buf, len, "done");
+	return WIFEXITED(status) ? WEXITSTATUS(status) :
+				   128 + WTERMSIG(status);
+}
+
+/* "kselftest": the harness appends it to every scenario's steps. */
+static void step_kselftest(int step)
+{
+	char detail[64];
+	int rc = guarded(kselftest_fn, NULL, detail, sizeof(detail),
+			 KSELFTEST_SECS);
+
+	if (rc < 0)
+		say("VB kselftest step=%d rc=%s", step, detail);
+	else
+		say("VB kselftest step=%d rc=%d", step, rc);
+	forget_serials();
 }
 
 static void mounts(void)
@@ -706,23 +924,104 @@ static int data_selftest(char **argv)
 {
 	uint64_t seed = strtoull(argv[2], NULL, 16);
 	uint64_t size = strtoull(argv[3], NULL, 0);
-	unsigned char *buf = malloc(CHUNK);
-	uint64_t h = FNV_INIT;
 
-	if (!buf || size % CHUNK)
+	if (size % CHUNK)
 		return 2;
-	for (uint64_t off = 0; off < size; off += CHUNK) {
-		gen(&seed, buf, CHUNK);
-		h = fnv1a(h, buf, CHUNK);
-	}
-	printf("%016" PRIx64 "\n", h);
+	printf("%016" PRIx64 "\n", stream_hash(seed, size));
 	return 0;
+}
+
+/* A disk that a later "hotplug <serial> ..." step brings. */
+static void mark_pending(const char *args)
+{
+	char id[64];
+
+	if (sscanf(args, "%63s", id) != 1)
+		return;
+	for (int i = 0; i < ndisks; i++)
+		if (!strcmp(disks[i].serial, id))
+			disks[i].pending = 1;
+}
+
+/* Plan lines that set something up; every other line is a step. */
+static int is_setting(const char *word)
+{
+	return !strcmp(word, "out") || !strcmp(word, "timeout") ||
+	       !strcmp(word, "disk-wait") || !strcmp(word, "disk");
+}
+
+static void apply_setting(const char *word, char *arg)
+{
+	if (!strcmp(word, "out"))
+		open_channel(arg);
+	else if (!strcmp(word, "timeout"))
+		io_timeout = atoi(arg);
+	else if (!strcmp(word, "disk-wait"))
+		disk_wait = atoi(arg);
+	else
+		add_disk(arg);
+}
+
+/* Step number n of the plan: word and its arguments (never NULL). */
+static void run_step(int n, const char *word, char *arg)
+{
+	if (!strcmp(word, "bind-held")) {
+		step_bind_held(n);
+	} else if (!strcmp(word, "report")) {
+		wait_disks();
+		report_devices(n);
+	} else if (!strcmp(word, "dma")) {
+		wait_disks();
+		/* Without a serial: every disk that is not still to come. */
+		for (int i = 0; i < ndisks; i++)
+			if (*arg ? !strcmp(arg, disks[i].serial) :
+				   !disks[i].pending)
+				dma_check(n, &disks[i]);
+	} else if (!strcmp(word, "sysfs")) {
+		step_sysfs(n, arg);
+	} else if (!strcmp(word, "unbind")) {
+		step_unbind(n, arg);
+	} else if (!strcmp(word, "bind")) {
+		step_bind(n, arg);
+	} else if (!strcmp(word, "hotplug")) {
+		step_hotplug(n, arg);
+	} else if (!strcmp(word, "exec")) {
+		step_exec(n, arg);
+	} else if (!strcmp(word, "kselftest")) {
+		step_kselftest(n);
+	} else if (!strcmp(word, "sleep")) {
+		sleep(atoi(arg));
+	} else {
+		say("VB step step=%d name=%s rc=unknown-step", n, word);
+	}
+}
+
+/*
+ * The plan's next line, split into its first word and the rest of it ("" if
+ * there is none).
+ */
+static int plan_line(FILE *plan, char *line, size_t len, char **arg)
+{
+	if (!fgets(line, len, plan))
+		return 0;
+	line[strcspn(line, "\n")] = 0;
+	*arg = strchr(line, ' ');
+	if (*arg)
+		*(*arg)++ = 0;
+	else
+		*arg = line + strlen(line);
+	return 1;
+}
+
+static int is_step(const char *word)
+{
+	return word[0] && word[0] != '#' && !is_setting(word);
 }
 
 int main(int argc, char **argv)
 {
-	char line[1024];
-	int nsteps = 0;
+	char line[1024], *arg;
+	int nsteps = 0, step = 0;
 	FILE *plan;
 
 	if (getpid() != 1 && argc == 4 && !strcmp(argv[1], "--data"))
@@ -734,51 +1033,22 @@ int main(int argc, char **argv)
 		power_off();
 	}
 	/* First pass: settings and disks; steps run in a second pass. */
-	while (fgets(line, sizeof(line), plan)) {
-		char *arg = strchr(line, ' ');
-
-		line[strcspn(line, "\n")] = 0;
-		if (arg)
-			*arg++ = 0;
-		if (!strcmp(line, "out") && arg)
-			open_channel(arg);
-		else if (!strcmp(line, "timeout") && arg)
-			io_timeout = atoi(arg);
-		else if (!strcmp(line, "disk-wait") && arg)
-			disk_wait = atoi(arg);
-		else if (!strcmp(line, "disk") && arg)
-			add_disk(arg);
-		else if (line[0] && line[0] != '#')
+	while (plan_line(plan, line, sizeof(line), &arg)) {
+		if (is_setting(line)) {
+			apply_setting(line, arg);
+		} else if (is_step(line)) {
 			nsteps++;
+			if (!strcmp(line, "hotplug"))
+				mark_pending(arg);
+		}
 	}
 	if (!out)
 		out = stderr;
 	say("VB start plan=%d disks=%d", nsteps, ndisks);
 	rewind(plan);
-	while (fgets(line, sizeof(line), plan)) {
-		char *arg = strchr(line, ' ');
-
-		line[strcspn(line, "\n")] = 0;
-		if (arg)
-			*arg++ = 0;
-		if (!strcmp(line, "bind-held")) {
-			step_bind_held();
-		} else if (!strcmp(line, "report")) {
-			wait_disks();
-			report_devices();
-		} else if (!strcmp(line, "dma")) {
-			wait_disks();
-			for (int i = 0; i < ndisks; i++)
-				if (!arg || !strcmp(arg, disks[i].serial))
-					dma_check(&disks[i]);
-		} else if (!strcmp(line, "sysfs") && arg) {
-			step_sysfs(arg);
-		} else if (!strcmp(line, "exec") && arg) {
-			step_exec(arg);
-		} else if (!strcmp(line, "sleep") && arg) {
-			sleep(atoi(arg));
-		}
-	}
+	while (plan_line(plan, line, sizeof(line), &arg))
+		if (is_step(line))
+			run_step(++step, line, arg);
 	fclose(plan);
 	say("VB end");
 	power_off();

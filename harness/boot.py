@@ -4,9 +4,11 @@
 Usage: boot.py [--quiet] [--json FILE] SCENARIO.toml
 
 Everything the boot produced stays in build/runs/NAME/: the QEMU command
-line, the console log, the verdict channel's lines, the disk images and
-result.json.  The exit status is 0 when the scenario met its expectations
-(or failed exactly as its xfail says), 1 otherwise.
+line, the console log, the verdict channel's lines, the disk images, the
+QMP conversation (qmp.log, when a disk is hot-plugged), the kselftest's
+TAP output (kselftest.tap) and result.json.  The exit status is 0 when the
+scenario met its expectations (or failed exactly as its xfail says), 1
+otherwise.
 """
 import argparse
 import json
@@ -21,6 +23,8 @@ import time
 
 import cpio
 import dmadata
+import ktap
+import qmp
 import scenario as scn
 from arches import ARCHES
 
@@ -37,20 +41,64 @@ def base_initramfs(arch):
     return os.path.join(BUILD, f'initramfs-{arch}.cpio')
 
 
+def plan_step(sc, step):
+    """A scenario step as the guest gets it: hotplug learns its BDF."""
+    word, *args = step.split()
+    if word == 'hotplug':
+        hp = next(h for h in sc['hotplug'] if h['id'] == args[0])
+        return f'hotplug {hp["id"]} {hp["bdf"]}'
+    return step
+
+
 def make_plan(sc, images_meta, out_dev):
     lines = [f'out {out_dev}', f'timeout {sc.get("io_timeout", 60)}']
     for did, (size, h, seed) in images_meta.items():
         lines.append(f'disk {did} {size} {h:016x} {seed:016x}')
-    lines += scn.steps(sc)
+    lines += [plan_step(sc, s) for s in scn.steps(sc)]
     return '\n'.join(lines) + '\n'
+
+
+# A whole line: the guest's request to plug a [[hotplug]] disk.
+HOTPLUG_READY = re.compile(r'^VB hotplug-ready [^\n]*?\bid=(\S+)[^\n]*\n',
+                           re.M)
+
+
+class Hotplugger:
+    """Plugs each [[hotplug]] disk when the guest asks for it: called with
+    the verdict channel's text while QEMU runs, it answers each new
+    "VB hotplug-ready id=ID" with QMP device_add.  results[ID] is 'added'
+    or what went wrong; the conversation goes to the log file."""
+
+    def __init__(self, sc, qmp_path, log_path):
+        self.waiting = {hp['id']: hp for hp in sc.get('hotplug', [])}
+        self.qmp_path = qmp_path
+        self.log_path = log_path
+        self.results = {}
+
+    def __call__(self, text):
+        for m in HOTPLUG_READY.finditer(text):
+            hp = self.waiting.pop(m.group(1), None)
+            if hp is not None:
+                self.results[hp['id']] = self.plug(hp)
+
+    def plug(self, hp):
+        try:
+            with open(self.log_path, 'a') as log, \
+                    qmp.QMP(self.qmp_path, log) as mon:
+                mon.command('qmp_capabilities')
+                mon.command('device_add', scn.hotplug_device(hp))
+        except (OSError, ValueError, qmp.QMPError) as e:
+            return f'device_add failed: {e}'
+        return 'added'
 
 
 POWEROFF_GRACE = 30     # seconds from the guest's "VB end" to QEMU's exit
 
 
-def run_qemu(args, timeout, log_path, verdict_path):
+def run_qemu(args, timeout, log_path, verdict_path, watch=None):
     """Run QEMU under two watchdogs: the scenario's timeout, and a grace
-    period for power-off once the guest has said its last line.
+    period for power-off once the guest has said its last line.  watch,
+    if given, is called with the verdict channel's text at every poll.
 
     Returns (exit code or None if killed, seconds, power-off state), the
     state being 'clean', 'hung' (killed after VB end) or 'not-reached'."""
@@ -63,7 +111,10 @@ def run_qemu(args, timeout, log_path, verdict_path):
                              start_new_session=True)
         while p.poll() is None:
             now = time.monotonic()
-            if ended is None and _said_end(verdict_path):
+            text = _read_text(verdict_path)
+            if watch:
+                watch(text)
+            if ended is None and 'VB end' in text:
                 ended = now
             if now - t0 > timeout or (ended and now - ended > POWEROFF_GRACE):
                 _kill(p)
@@ -73,16 +124,16 @@ def run_qemu(args, timeout, log_path, verdict_path):
     secs = time.monotonic() - t0
     if killed:
         return None, secs, 'hung' if ended else 'not-reached'
-    return p.returncode, secs, ('clean' if _said_end(verdict_path)
-                                else 'not-reached')
+    return p.returncode, secs, ('clean' if 'VB end' in
+                                _read_text(verdict_path) else 'not-reached')
 
 
-def _said_end(path):
+def _read_text(path):
     try:
-        with open(path, 'rb') as f:
-            return b'VB end' in f.read()
+        with open(path, errors='replace') as f:
+            return f.read()
     except OSError:
-        return False
+        return ''
 
 
 def _kill(p):
@@ -95,14 +146,13 @@ def _kill(p):
 
 
 def parse_verdict(path):
-    """The guest's VB lines as dicts, in order."""
+    """The guest's VB lines as dicts, in order.  A forwarded kselftest
+    line ("VB ktap ...") keeps its text whole, as line."""
     recs = []
-    try:
-        with open(path, errors='replace') as f:
-            text = f.read()
-    except OSError:
-        return recs
-    for line in text.replace('\r', '').split('\n'):
+    for line in _read_text(path).replace('\r', '').split('\n'):
+        if line.startswith('VB ktap '):
+            recs.append({'kind': 'ktap', 'line': line[len('VB ktap '):]})
+            continue
         if not line.startswith('VB '):
             continue
         words = line.split()
@@ -141,40 +191,111 @@ class Judge:
         return ok
 
 
-def judge(sc, recs, console, rc, images_meta, images):
+def step_number(sc, step, after=0):
+    """The number of the first step that reads step (word for word) and
+    comes after step number after; None when there is none."""
+    return next((n for n, s in enumerate(scn.steps(sc), 1)
+                 if n > after and s.split() == step.split()), None)
+
+
+def find_dev(recs, step, serial, bdf):
+    """The VB dev record of step: by disk serial, or by BDF when the guest
+    could not read the serial (no virtio-blk driver, or a device that
+    never answers).  None when absent."""
+    devs = [r for r in recs if r['kind'] == 'dev' and
+            r.get('step') == str(step)]
+    return (next((d for d in devs if serial and d.get('serial') == serial),
+                 None) or
+            next((d for d in devs if bdf and d.get('bdf') == bdf), None))
+
+
+def find_dma(recs, serial, step=None):
+    """The first VB dma record of a disk (of that step, if given)."""
+    return next((r for r in recs if r['kind'] == 'dma' and
+                 r.get('serial') == serial and
+                 (step is None or r.get('step') == str(step))), None)
+
+
+def plug_result(recs, hid, host):
+    """'ready' when the host's device_add went through and the guest saw
+    the disk come up; else where it stopped."""
+    if host is None:
+        return 'not-requested'
+    if host != 'added':
+        return host
+    rec = next((r for r in recs if r['kind'] == 'hotplug' and
+                r.get('id') == hid), None)
+    return rec['state'] if rec else 'not-reported'
+
+
+def kselftest_result(recs):
+    """pass (exit 0), skip (exit 4), or how it failed, with the names of
+    the failing tests from its TAP output."""
+    rec = next((r for r in recs if r['kind'] == 'kselftest'), None)
+    if rec is None:
+        return 'not-run'
+    if rec['rc'] in ('0', '4'):
+        return {'0': 'pass', '4': 'skip'}[rec['rc']]
+    _, tests = ktap.parse('\n'.join(r['line'] for r in recs
+                                    if r['kind'] == 'ktap'))
+    failed = [name for name, t in tests.items() if not t['ok']]
+    return f'fail(rc={rec["rc"]})' + (': ' + ', '.join(failed)
+                                      if failed else '')
+
+
+def judge(sc, recs, console, rc, images_meta, images, plugged):
+    """Every check of a boot.  A [[device]]'s or [[disk]]'s expect is
+    judged on the first report and the first DMA check of it (for a
+    [[hotplug]], the first report after its step); a [[check]] on its
+    own step, named ID.KEY@STEP."""
     j = Judge()
-    devs = [r for r in recs if r['kind'] == 'dev']
-    by_bdf = {d.get('bdf'): d for d in devs}
-    by_serial = {d.get('serial'): d for d in devs if d.get('serial') != '-'}
-    dmas = {r.get('serial'): r for r in recs if r['kind'] == 'dma'}
     j.add('boot.verdict', 'complete',
           'complete' if any(r['kind'] == 'end' for r in recs) else
           ('qemu-timeout' if rc is None else f'incomplete(rc={rc})'))
+    serials = {d['id'] for d in scn.disks(sc)}
+    bdfs = {t['id']: t.get('bdf') for t in sc.get('device', []) +
+            scn.disks(sc)}
 
-    def expect(ident, dev, exp):
+    def expect(ident, exp, step, suffix=''):
+        dev = find_dev(recs, step, ident if ident in serials else None,
+                       bdfs[ident])
         if 'group' in exp:
             got = 'absent' if dev is None else (
                 'none' if dev['group'] == 'none' else dev['type'])
-            j.add(f'{ident}.group', exp['group'], got)
+            j.add(f'{ident}.group{suffix}', exp['group'], got)
         for key in ('irq', 'driver'):
             if key in exp:
-                j.add(f'{ident}.{key}', exp[key],
+                j.add(f'{ident}.{key}{suffix}', exp[key],
                       'absent' if dev is None else dev[key])
 
+    def dma(ident, want, rec, suffix=''):
+        j.add(f'{ident}.dma{suffix}', want,
+              dma_result(rec, images_meta.get(ident), images[ident]))
+
+    first_report = step_number(sc, 'report')
     for dev in sc.get('device', []):
         if 'expect' in dev:
-            expect(dev['id'], by_bdf.get(dev['bdf']), dev['expect'])
+            expect(dev['id'], dev['expect'], first_report)
     for disk in sc.get('disk', []):
-        did = disk['id']
-        exp = disk['expect']
-        # By serial; by BDF when the guest could not read the serial (no
-        # virtio-blk driver, or a device that never answers).
-        dev = by_serial.get(did) or by_bdf.get(disk.get('bdf'))
-        expect(did, dev, exp)
-        if exp['dma'] == 'skip':
-            continue
-        j.add(f'{did}.dma', exp['dma'],
-              dma_result(dmas.get(did), images_meta.get(did), images[did]))
+        expect(disk['id'], disk['expect'], first_report)
+        if disk['expect']['dma'] != 'skip':
+            dma(disk['id'], disk['expect']['dma'], find_dma(recs, disk['id']))
+    for hp in sc.get('hotplug', []):
+        hid = hp['id']
+        j.add(f'{hid}.hotplug', 'ready',
+              plug_result(recs, hid, plugged.get(hid)))
+        expect(hid, hp['expect'],
+               step_number(sc, 'report', step_number(sc, f'hotplug {hid}')))
+        if hp['expect']['dma'] != 'skip':
+            dma(hid, hp['expect']['dma'], find_dma(recs, hid))
+    for chk in sc.get('check', []):
+        n, ident = chk['step'], chk['id']
+        if 'dma' in chk:
+            dma(ident, chk['dma'], find_dma(recs, ident, n), f'@{n}')
+        else:
+            expect(ident, chk, n, f'@{n}')
+    if scn.KSELFTEST_STEP in scn.steps(sc):
+        j.add('kselftest', scn.kselftest_expect(sc), kselftest_result(recs))
     bad, missing = log_findings(console, sc)
     j.add('log.forbidden', [], bad[:5])
     if sc.get('log', {}).get('require'):
@@ -217,7 +338,7 @@ def boot(sc, quiet=False, extra_cmdline=''):
     shutil.rmtree(run, ignore_errors=True)
     os.makedirs(run)
     images, meta = {}, {}
-    for disk in sc.get('disk', []):
+    for disk in scn.disks(sc):
         path = os.path.join(run, f'{disk["id"]}.img')
         h, seed = dmadata.make_image(path, disk['bytes'])
         images[disk['id']] = path
@@ -228,26 +349,33 @@ def boot(sc, quiet=False, extra_cmdline=''):
     with open(base_initramfs(sc['arch']), 'rb') as f:
         base = f.read()
     with open(initrd, 'wb') as f:
-        f.write(base + cpio.archive([('vb', 'dir', b''),
-                                     ('vb/plan', 'file', plan.encode())]))
+        # The base archive holds /vb (and the kselftest in it).
+        f.write(base + cpio.archive([('vb/plan', 'file', plan.encode())]))
     with open(os.path.join(run, 'plan'), 'w') as f:
         f.write(plan)
     append = ' '.join(filter(None, [
         f'console={arch.console}', 'panic=-1', 'kunit.enable=0',
         scn.cmdline(sc), extra_cmdline]))
     paths = {k: os.path.join(run, k) for k in
-             ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock')}
+             ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
+              'qmp.log', 'kselftest.tap')}
     args = scn.qemu_args(sc, kernel_image(sc['arch']), initrd, append,
                          paths['verdict.log'], paths['console.log'], images,
                          paths['qmp.sock'])
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:
         f.write(shlex.join(args) + '\n')
+    plugger = Hotplugger(sc, paths['qmp.sock'], paths['qmp.log'])
     rc, secs, poweroff = run_qemu(args, sc.get('timeout', 300),
-                                  paths['qemu.log'], paths['verdict.log'])
+                                  paths['qemu.log'], paths['verdict.log'],
+                                  plugger if sc.get('hotplug') else None)
     with open(paths['console.log'], errors='replace') as f:
         console = f.read()
     recs = parse_verdict(paths['verdict.log'])
-    checks = judge(sc, recs, console, rc, meta, images)
+    tap = [r['line'] for r in recs if r['kind'] == 'ktap']
+    if tap:
+        with open(paths['kselftest.tap'], 'w') as f:
+            f.write('\n'.join(tap) + '\n')
+    checks = judge(sc, recs, console, rc, meta, images, plugger.results)
     checks.insert(1, {'name': 'boot.poweroff', 'want': 'clean',
                       'got': poweroff, 'ok': poweroff == 'clean'})
     res = {'scenario': sc['name'], 'description': sc['description'],
@@ -255,7 +383,9 @@ def boot(sc, quiet=False, extra_cmdline=''):
            'outcome': outcome(sc, checks), 'checks': checks,
            'devices': [r for r in recs if r['kind'] == 'dev'],
            'dma': [r for r in recs if r['kind'] == 'dma'],
-           'steps': [r for r in recs if r['kind'] in ('step', 'bind')],
+           'steps': [r for r in recs if r['kind'] in
+                     ('step', 'bind', 'hotplug', 'kselftest')],
+           'hotplug': plugger.results,
            'xfail': sc.get('xfail'), 'dma_skip': sc.get('dma_skip'),
            'run_dir': os.path.relpath(run, ROOT)}
     with open(os.path.join(run, 'result.json'), 'w') as f:
@@ -266,34 +396,28 @@ def boot(sc, quiet=False, extra_cmdline=''):
 
 
 def print_result(sc, res):
+    """The device table of each report step, with the DMA results of the
+    dma step that follows it; other steps as one line each."""
     print(f'== {sc["name"]}: {sc["description"]}')
     print(f'   qemu {" ".join(sc["machine"].split(",")[:1])}'
           f'{" + " + sc["iommu"] if sc.get("iommu") else ""}'
           f'  cmdline: {scn.cmdline(sc)}')
-    for b in res['steps']:
-        if b['kind'] == 'bind':
-            print(f'   guest bound held {b["bdf"]} to virtio-pci: {b["rc"]}')
-    hdr = ('BDF', 'ID', 'DRIVER', 'GROUP', 'TYPE', 'IOMMU', 'IRQ',
-           'SERIAL', 'DMA')
-    dma = {d['serial']: d for d in res['dma']}
-    rows = []
-    for d in res['devices']:
-        r = dma.get(d['serial'])
-        if r is None:
-            dres = '-' if d['serial'] == '-' else 'not-checked'
-        elif r['read'] == 'pass' and r['write'] == 'pass':
-            dres = next((c['got'] for c in res['checks']
-                         if c['name'] == f'{d["serial"]}.dma'), 'pass')
-        else:
-            dres = f'read={r["read"]},write={r["write"]}'
-        rows.append((d['bdf'], d['id'], d['driver'], d['group'],
-                     d['type'] if d['group'] != 'none' else
-                     'not-translated', d['iommu'], d['irq'], d['serial'],
-                     dres))
-    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
-    for row in [hdr] + rows:
-        print('   ' + '  '.join(str(x).ljust(w)
-                                for x, w in zip(row, widths)).rstrip())
+    shown = set()
+    reports = sorted({int(d['step']) for d in res['devices']})
+    for n, step in enumerate(scn.steps(sc), 1):
+        devs = [d for d in res['devices'] if d.get('step') == str(n)]
+        if devs:
+            print(f'   step {n}: {step}')
+            until = next((m for m in reports if m > n), len(scn.steps(sc)))
+            print_table(res, devs, range(n + 1, until + 1), shown)
+        for r in res['dma']:
+            if r.get('step') == str(n) and id(r) not in shown:
+                print(f'   step {n}: dma {r["serial"]} {r["bdf"]}: '
+                      f'read={r["read"]} write={r["write"]} '
+                      f'({r["detail"]})')
+        for r in res['steps']:
+            if r.get('step') == str(n):
+                print(f'   step {n}: {step_summary(r)}')
     bad = [c for c in res['checks'] if not c['ok']]
     for c in bad:
         print(f'   FAILED {c["name"]}: expected {c["want"]!r}, '
@@ -305,6 +429,48 @@ def print_result(sc, res):
     print(f'   outcome: {res["outcome"]} ({len(res["checks"]) - len(bad)}'
           f'/{len(res["checks"])} checks, {res["seconds"]}s, '
           f'logs in {res["run_dir"]}/)')
+
+
+def print_table(res, devs, dma_steps, shown):
+    """One report's devices, with the DMA results of the first dma step
+    among dma_steps (those records join shown)."""
+    hdr = ('BDF', 'ID', 'DRIVER', 'GROUP', 'TYPE', 'IOMMU', 'IRQ',
+           'SERIAL', 'DMA')
+    later = [r for r in res['dma'] if int(r['step']) in dma_steps]
+    rows = []
+    for d in devs:
+        r = next((r for r in later if r['serial'] == d['serial']), None)
+        if r is None:
+            dres = '-' if d['serial'] == '-' else 'not-checked'
+        elif r['read'] == 'pass' and r['write'] == 'pass':
+            names = (f'{r["serial"]}.dma@{r["step"]}', f'{r["serial"]}.dma')
+            dres = next((c['got'] for c in res['checks']
+                         if c['name'] in names), 'pass')
+        else:
+            dres = f'read={r["read"]},write={r["write"]}'
+        if r is not None:
+            shown.add(id(r))
+        rows.append((d['bdf'], d['id'], d['driver'], d['group'],
+                     d['type'] if d['group'] != 'none' else
+                     'not-translated', d['iommu'], d['irq'], d['serial'],
+                     dres))
+    widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
+    for row in [hdr] + rows:
+        print('   ' + '  '.join(str(x).ljust(w)
+                                for x, w in zip(row, widths)).rstrip())
+
+
+def step_summary(rec):
+    """One line for a bind, step, hotplug or kselftest record."""
+    if rec['kind'] == 'bind':
+        return f'guest bound held {rec["bdf"]} to virtio-pci: {rec["rc"]}'
+    if rec['kind'] == 'hotplug':
+        return (f'hotplug {rec["id"]} at {rec["bdf"]}: {rec["state"]} '
+                f'after {rec["secs"]}s')
+    if rec['kind'] == 'kselftest':
+        return f'kselftest: exit {rec["rc"]}'
+    return ' '.join(f'{k}={v}' for k, v in rec.items()
+                    if k not in ('kind', 'step'))
 
 
 def main():

@@ -1,7 +1,9 @@
-"""Read KUnit results (KTAP) out of a kernel console log.
+"""Read KUnit results (KTAP) out of a kernel console log, or a
+kselftest's TAP output.
 
-Only what make check needs: each top-level result (one per suite) with its
-failing subtests, and whether the top-level plan was completed.
+Only what make check needs: each top-level result (one per suite, or per
+test of a kselftest) with its failing subtests, and whether the top-level
+plan was completed.
 """
 import re
 
@@ -17,7 +19,7 @@ def parse(console):
     started = False
     for raw in console.splitlines():
         line = TS.sub('', raw.replace('\r', ''))
-        if line.startswith('KTAP version'):
+        if line.startswith(('KTAP version', 'TAP version')):
             started = True
             continue
         if not started:

@@ -14,13 +14,15 @@ from arches import ARCHES
 GROUP_TYPES = ('none', 'DMA', 'DMA-FQ', 'identity', 'blocked', 'unmanaged')
 IRQ_MODES = ('MSI-X', 'MSI', 'INTx', 'none')
 DMA_RESULTS = ('pass', 'absent', 'skip')
+KSELFTEST_RESULTS = ('pass', 'skip')
 
 TOP_KEYS = {
     'description': str, 'arch': str, 'machine': str, 'iommu': str,
     'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
-    'hold_disks': str,
-    'device': list, 'disk': list, 'log': dict, 'xfail': dict,
+    'hold_disks': str, 'kselftest': str,
+    'device': list, 'disk': list, 'hotplug': list, 'check': list,
+    'log': dict, 'xfail': dict,
 }
 REQUIRED = ('description', 'arch', 'machine')
 DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
@@ -28,6 +30,9 @@ DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
              'bdf': str, 'expect': dict}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
+# A [[check]]: expectations of one report or dma step (see README).
+CHECK_KEYS = {'step': int, 'id': str, **EXPECT_KEYS}
+REPORT_KEYS = ('group', 'irq', 'driver')
 LOG_KEYS = {'allow': list, 'require': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
 
@@ -48,12 +53,31 @@ DEFAULT_STEPS = ['report', 'dma']
 # guest binds them itself, each under its watchdog (see vbinit.c).
 HOLD_CMDLINE = 'pci-stub.ids=1af4:1042'
 HOLD_STEPS = ['bind-held', 'report', 'dma']
+# The last step of every scenario loaded from a file: the kselftest binary.
+KSELFTEST_STEP = 'kselftest'
+# Guest steps a scenario may name: (fewest, most) arguments, None = any.
+STEP_ARGS = {
+    'report': (0, 0), 'dma': (0, 1), 'bind-held': (0, 0), 'sysfs': (2, None),
+    'unbind': (1, 1), 'bind': (2, 2), 'hotplug': (1, 1), 'exec': (1, None),
+    'sleep': (1, 1),
+}
 
 
 def steps(sc):
+    """The guest's steps, in order; step n of the guest is steps(sc)[n-1]."""
     if 'steps' in sc:
         return sc['steps']
     return HOLD_STEPS if 'hold_disks' in sc else DEFAULT_STEPS
+
+
+def disks(sc):
+    """Every virtio-blk disk: present at boot, then hot-plugged ones."""
+    return sc.get('disk', []) + sc.get('hotplug', [])
+
+
+def kselftest_expect(sc):
+    """pass with a vIOMMU named by iommu, else skip (KSFT_SKIP, 4)."""
+    return sc.get('kselftest', 'pass' if sc.get('iommu') else 'skip')
 
 
 def cmdline(sc):
@@ -92,6 +116,28 @@ def _check_expect(where, exp):
                             f'{", ".join(DMA_RESULTS)}')
 
 
+def parse_props(where, text):
+    """QEMU "key=value,..." properties as a dict (for QMP device_add)."""
+    props = {}
+    for item in filter(None, text.split(',')):
+        key, eq, val = item.partition('=')
+        if not eq or not key:
+            raise ScenarioError(f'{where}: property "{item}" is not '
+                                f'key=value')
+        props[key] = val
+    return props
+
+
+def hotplug_device(hp):
+    """The device_add arguments of a [[hotplug]] disk: what a [[disk]]
+    gets on the command line, but plugged at run time."""
+    props = parse_props(hp['id'], ','.join(filter(None, [
+        DISK_PROPS, hp.get('props')])))
+    return {'driver': 'virtio-blk-pci', 'id': hp['id'],
+            'drive': f'drv-{hp["id"]}', 'serial': hp['id'],
+            'bus': hp['bus'], **props}
+
+
 def parse_size(text):
     m = re.fullmatch(r'(\d+)([KMG]?)', text)
     if not m:
@@ -125,22 +171,15 @@ def load(path):
                 raise ScenarioError(f'{where}: dma is for disks only')
         ids.add(dev['id'])
     for i, disk in enumerate(sc.get('disk', [])):
-        where = f'{path}: disk[{i}]'
-        _check_keys(where, disk, DISK_KEYS, ('id', 'bus', 'expect'))
-        _check_expect(where, disk['expect'])
-        if not re.fullmatch(r'[A-Za-z0-9_-]{1,20}', disk['id']):
-            raise ScenarioError(f'{where}: id must be a short serial')
-        if disk['id'] in ids:
-            raise ScenarioError(f'{where}: duplicate id "{disk["id"]}"')
-        ids.add(disk['id'])
-        if disk['expect'].get('dma') is None:
-            raise ScenarioError(f'{where}: every disk states its dma result')
-        if disk['expect']['dma'] == 'skip' and 'dma_skip' not in sc:
-            raise ScenarioError(f'{where}: dma "skip" needs a top-level '
-                                f'dma_skip reason')
-        disk['bytes'] = parse_size(disk.get('size', '4M'))
-        if disk['bytes'] % 65536:
-            raise ScenarioError(f'{where}: size must be a multiple of 64K')
+        _check_disk(f'{path}: disk[{i}]', sc, disk, ids,
+                    ('id', 'bus', 'expect'))
+    for i, disk in enumerate(sc.get('hotplug', [])):
+        where = f'{path}: hotplug[{i}]'
+        _check_disk(where, sc, disk, ids, ('id', 'bus', 'bdf', 'expect'))
+        parse_props(where, disk.get('props', ''))
+        if disk['bus'] not in {d['id'] for d in sc.get('device', [])}:
+            raise ScenarioError(f'{where}: bus "{disk["bus"]}" is no '
+                                f'[[device]] (a free pcie-root-port)')
     log = sc.get('log', {})
     _check_keys(f'{path}: log', log, LOG_KEYS)
     for i, rule in enumerate(log.get('allow', [])):
@@ -151,12 +190,106 @@ def load(path):
                     ('reason', 'checks'))
         if not sc['xfail']['checks']:
             raise ScenarioError(f'{path}: xfail lists no checks')
-    for step in sc.get('steps', []):
-        if not isinstance(step, str):
-            raise ScenarioError(f'{path}: steps are strings')
+    _check_steps(path, sc)
+    _check_checks(path, sc)
+    if sc.get('kselftest', 'pass') not in KSELFTEST_RESULTS:
+        raise ScenarioError(f'{path}: kselftest "{sc["kselftest"]}" not one '
+                            f'of {", ".join(KSELFTEST_RESULTS)}')
+    sc['steps'] = steps(sc) + [KSELFTEST_STEP]
     sc['name'] = name
     sc['path'] = path
     return sc
+
+
+def _check_disk(where, sc, disk, ids, required):
+    """A [[disk]] or [[hotplug]] table; its id joins ids."""
+    _check_keys(where, disk, DISK_KEYS, required)
+    _check_expect(where, disk['expect'])
+    if not re.fullmatch(r'[A-Za-z0-9_-]{1,20}', disk['id']):
+        raise ScenarioError(f'{where}: id must be a short serial')
+    if disk['id'] in ids:
+        raise ScenarioError(f'{where}: duplicate id "{disk["id"]}"')
+    ids.add(disk['id'])
+    if disk['expect'].get('dma') is None:
+        raise ScenarioError(f'{where}: every disk states its dma result')
+    if disk['expect']['dma'] == 'skip' and 'dma_skip' not in sc:
+        raise ScenarioError(f'{where}: dma "skip" needs a top-level '
+                            f'dma_skip reason')
+    disk['bytes'] = parse_size(disk.get('size', '4M'))
+    if disk['bytes'] % 65536:
+        raise ScenarioError(f'{where}: size must be a multiple of 64K')
+
+
+def _dma_ids(sc):
+    """Disks whose data the guest checks (their expect is not skip)."""
+    return {d['id'] for d in disks(sc) if d['expect']['dma'] != 'skip'}
+
+
+def _check_steps(path, sc):
+    """Known steps with the right number of arguments; each [[hotplug]]
+    plugged by exactly one step."""
+    plugged = []
+    for i, step in enumerate(sc.get('steps', [])):
+        where = f'{path}: steps[{i}]'
+        if not isinstance(step, str) or not step.split():
+            raise ScenarioError(f'{where}: steps are non-empty strings')
+        word, *args = step.split()
+        if word == KSELFTEST_STEP:
+            raise ScenarioError(f'{where}: "kselftest" is appended to every '
+                                f'scenario\'s steps, do not list it')
+        if word not in STEP_ARGS:
+            raise ScenarioError(f'{where}: unknown step "{word}"')
+        least, most = STEP_ARGS[word]
+        if len(args) < least or (most is not None and len(args) > most):
+            raise ScenarioError(f'{where}: wrong number of arguments for '
+                                f'"{word}"')
+        if word == 'dma' and args and args[0] not in _dma_ids(sc):
+            raise ScenarioError(f'{where}: no disk "{args[0]}" with a DMA '
+                                f'check')
+        if word == 'hotplug':
+            plugged.append(args[0])
+    for hp in sc.get('hotplug', []):
+        if plugged.count(hp['id']) != 1:
+            raise ScenarioError(f'{path}: hotplug "{hp["id"]}" needs exactly '
+                                f'one "hotplug {hp["id"]}" step')
+    for hid in plugged:
+        if hid not in {hp['id'] for hp in sc.get('hotplug', [])}:
+            raise ScenarioError(f'{path}: step "hotplug {hid}" names no '
+                                f'[[hotplug]]')
+
+
+def _check_checks(path, sc):
+    """Each [[check]] names a step of the right kind and a known id."""
+    devices = {d['id']: d for d in sc.get('device', [])}
+    all_steps = steps(sc)
+    for i, chk in enumerate(sc.get('check', [])):
+        where = f'{path}: check[{i}]'
+        _check_keys(where, chk, CHECK_KEYS, ('step', 'id'))
+        _check_expect(where, {k: v for k, v in chk.items()
+                              if k in EXPECT_KEYS})
+        n, ident = chk['step'], chk['id']
+        if not 1 <= n <= len(all_steps):
+            raise ScenarioError(f'{where}: no step {n} (steps are 1 to '
+                                f'{len(all_steps)})')
+        word, *args = all_steps[n - 1].split()
+        if ident not in devices and ident not in {d['id'] for d in disks(sc)}:
+            raise ScenarioError(f'{where}: unknown id "{ident}"')
+        if 'dma' in chk:
+            if any(k in chk for k in REPORT_KEYS):
+                raise ScenarioError(f'{where}: dma and report keys belong '
+                                    f'to different steps')
+            if word != 'dma' or args[:1] not in ([], [ident]):
+                raise ScenarioError(f'{where}: step {n} does not check the '
+                                    f'DMA of "{ident}"')
+            if ident not in _dma_ids(sc) or chk['dma'] == 'skip':
+                raise ScenarioError(f'{where}: "{ident}" has no DMA check')
+        elif any(k in chk for k in REPORT_KEYS):
+            if word != 'report':
+                raise ScenarioError(f'{where}: step {n} is not a report')
+            if ident in devices and 'bdf' not in devices[ident]:
+                raise ScenarioError(f'{where}: device "{ident}" needs "bdf"')
+        else:
+            raise ScenarioError(f'{where}: nothing to check')
 
 
 def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
@@ -183,10 +316,13 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
         props = dev.get('props', '')
         args += ['-device', f'{dev["driver"]},id={dev["id"]}' +
                  (f',{props}' if props else '')]
-    for disk in sc.get('disk', []):
+    plugged = {hp['id'] for hp in sc.get('hotplug', [])}
+    for disk in disks(sc):
         did = disk['id']
         args += ['-drive', f'file={images[did]},format=raw,if=none,'
                  f'id=drv-{did},cache=writeback']
+        if did in plugged:
+            continue        # its device comes later, by QMP device_add
         props = DISK_PROPS + (',' + disk['props'] if 'props' in disk else '')
         args += ['-device', f'virtio-blk-pci,drive=drv-{did},id={did},'
                  f'serial={did},bus={disk["bus"]},{props}']

@@ -6,15 +6,22 @@
   problem (a typo must not drop an expectation);
 - the KTAP reader finds passing, failing and missing suites;
 - the xfail logic: exact failure -> xfail, extra failure -> fail, a fixed
-  failure -> xpass.
+  failure -> xpass;
+- steps, [[hotplug]] and [[check]]: the plan the guest gets, the judging
+  of each step apart, the kselftest verdict;
+- the QMP client and the hot-plug watcher, against a fake QEMU monitor.
 """
+import json
 import os
+import socket
 import subprocess
 import tempfile
+import threading
 
 import boot
 import dmadata
 import ktap
+import qmp
 import scenario as scn
 
 COUNT = 0
@@ -47,6 +54,221 @@ BAD = [
     (GOOD.replace('machine = "q35"', 'machine = "q35"\nfirmware = "edk2"'),
      'no firmware "edk2"'),
 ]
+
+# Run-time steps, a hot-plugged disk and per-step checks.
+FULL = '''description = "t"
+arch = "x86_64"
+machine = "q35"
+steps = ["report", "unbind 0000:00:02.0", "bind 0000:00:02.0 virtio-pci",
+         "dma d0", "hotplug h0", "report", "dma"]
+[[device]]
+id = "rp1"
+driver = "pcie-root-port"
+props = "bus=pcie.0,chassis=1,addr=0x5"
+[[disk]]
+id = "d0"
+bus = "pcie.0"
+props = "addr=0x2"
+expect = { group = "none", irq = "MSI-X", dma = "pass" }
+[[hotplug]]
+id = "h0"
+bus = "rp1"
+props = "addr=0x0"
+bdf = "0000:01:00.0"
+expect = { group = "none", irq = "MSI-X", dma = "pass" }
+[[check]]
+step = 4
+id = "d0"
+dma = "pass"
+[[check]]
+step = 6
+id = "d0"
+group = "DMA"
+[[check]]
+step = 6
+id = "h0"
+irq = "MSI-X"
+'''
+
+FULL_BAD = [
+    (FULL.replace('step = 4', 'stp = 4'), 'unknown key "stp"'),
+    (FULL.replace('step = 4', 'step = 9'), 'no step 9'),
+    (FULL.replace('step = 4', 'step = 1'), 'does not check the DMA'),
+    (FULL.replace('step = 6\nid = "h0"', 'step = 7\nid = "h0"'),
+     'step 7 is not a report'),
+    (FULL.replace('id = "d0"\ndma', 'id = "zz"\ndma'), 'unknown id "zz"'),
+    (FULL.replace('id = "h0"\nirq = "MSI-X"\n', 'id = "h0"\n'),
+     'nothing to check'),
+    (FULL.replace('group = "DMA"', 'group = "DMA"\ndma = "pass"'),
+     'different steps'),
+    (FULL.replace('bdf = "0000:01:00.0"\n', ''), 'missing "bdf"'),
+    (FULL.replace('"hotplug h0", ', ''), 'exactly one "hotplug h0"'),
+    (FULL.replace('"hotplug h0"', '"hotplug h0", "hotplug h0"'),
+     'exactly one "hotplug h0"'),
+    (FULL.replace('"hotplug h0"', '"hotplug h0", "hotplug h1"'),
+     'names no [[hotplug]]'),
+    (FULL.replace('"report", "unbind', '"reprot", "unbind'),
+     'unknown step "reprot"'),
+    (FULL.replace('"bind 0000:00:02.0 virtio-pci"', '"bind 0000:00:02.0"'),
+     'wrong number of arguments for "bind"'),
+    (FULL.replace('"dma"]', '"dma", "kselftest"]'), 'do not list it'),
+    (FULL.replace('"dma d0"', '"dma e0"'), 'no disk "e0"'),
+    (FULL.replace('bus = "rp1"', 'bus = "rp9"'), 'bus "rp9" is no'),
+    (FULL.replace('props = "addr=0x0"', 'props = "addr"'),
+     'property "addr" is not'),
+    (FULL.replace('machine = "q35"', 'machine = "q35"\nkselftest = "fail"'),
+     'kselftest "fail"'),
+]
+
+# What the guest would say for FULL (its last step is the kselftest).
+FULL_VERDICT = '''VB start plan=8 disks=2
+VB dev step=1 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=d0
+VB step step=2 name=unbind path=x value=0000:00:02.0 rc=0 err=ok
+VB step step=3 name=bind path=y value=0000:00:02.0 rc=0 err=ok
+VB dma step=4 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass detail=ok,ok
+VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0
+VB hotplug step=5 id=h0 bdf=0000:01:00.0 state=ready secs=2
+VB dev step=6 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=3 type=DMA iommu=dmar0 irq=MSI-X serial=d0
+VB dev step=6 bdf=0000:01:00.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=h0
+VB dma step=7 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass detail=ok,ok
+VB dma step=7 serial=h0 bdf=0000:01:00.0 dev=vda read=pass write=pass detail=ok,ok
+VB ktap TAP version 13
+VB ktap 1..2
+VB ktap ok 1 global.a
+VB ktap #  FAIL  global.b
+VB ktap not ok 2 global.b
+VB kselftest step=8 rc=1
+VB end
+'''
+
+
+def fake_qmp(path, reply):
+    """A QEMU monitor for one connection on path: it greets, records every
+    command and answers with reply(command), after an event."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    seen = []
+
+    def serve():
+        conn, _ = srv.accept()
+        with conn, conn.makefile('rwb') as f:
+            f.write(b'{"QMP": {"version": {}, "capabilities": []}}\n')
+            f.flush()
+            for line in f:
+                seen.append(json.loads(line))
+                f.write(b'{"event": "DEVICE_DELETED", "data": {}}\n')
+                f.write(json.dumps(reply(seen[-1])).encode() + b'\n')
+                f.flush()
+        srv.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return seen, t
+
+
+def hotplug_cases(case, tmp, sc):
+    """The watcher plugs a disk once, on a whole hotplug-ready line, with
+    the right device_add; a QMP error is reported, not raised."""
+    sock, log = os.path.join(tmp, 'qmp.sock'), os.path.join(tmp, 'qmp.log')
+    seen, t = fake_qmp(sock, lambda cmd: {'return': {}})
+    plugger = boot.Hotplugger(sc, sock, log)
+    line = 'VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0'
+    plugger(line)
+    case(plugger.results == {}, 'hotplug on a partial line')
+    plugger(line + '\r\n')
+    plugger(line + '\r\n')
+    t.join(5)
+    case(plugger.results == {'h0': 'added'}, f'hotplug {plugger.results}')
+    case([c['execute'] for c in seen] == ['qmp_capabilities', 'device_add'],
+         f'qmp commands {seen}')
+    args = seen[-1].get('arguments', {}) if seen else {}
+    case(args == {'driver': 'virtio-blk-pci', 'id': 'h0', 'drive': 'drv-h0',
+                  'serial': 'h0', 'bus': 'rp1', 'disable-legacy': 'on',
+                  'iommu_platform': 'on', 'addr': '0x0'},
+         f'device_add arguments {args}')
+    with open(log) as f:
+        case('<- {"event"' in f.read(), 'qmp log lacks the event')
+    os.unlink(sock)
+    seen, t = fake_qmp(sock, lambda cmd: {'return': {}} if cmd['execute'] ==
+                       'qmp_capabilities' else
+                       {'error': {'class': 'GenericError',
+                                  'desc': "Bus 'rp1' not found"}})
+    plugger = boot.Hotplugger(sc, sock, log)
+    plugger(line + '\n')
+    t.join(5)
+    case("Bus 'rp1' not found" in plugger.results.get('h0', ''),
+         f'qmp error: {plugger.results}')
+    plugger = boot.Hotplugger(sc, os.path.join(tmp, 'none.sock'), log)
+    plugger(line + '\n')
+    case(plugger.results.get('h0', '').startswith('device_add failed'),
+         f'no monitor: {plugger.results}')
+
+
+def step_cases(case, tmp):
+    """FULL: loader, plan, QEMU arguments, judging per step, kselftest."""
+    path = os.path.join(tmp, 'full.toml')
+    with open(path, 'w') as f:
+        f.write(FULL)
+    try:
+        sc = scn.load(path)
+    except scn.ScenarioError as e:
+        case(False, f'full scenario rejected: {e}')
+        return
+    case(sc['steps'][-1] == 'kselftest' and len(sc['steps']) == 8,
+         f'kselftest appended: {sc["steps"]}')
+    case(scn.kselftest_expect(sc) == 'skip', 'kselftest default without iommu')
+    case(scn.kselftest_expect(dict(sc, iommu='x')) == 'pass',
+         'kselftest default with iommu')
+    for i, (text, msg) in enumerate(FULL_BAD):
+        bad = os.path.join(tmp, f'fullbad{i}.toml')
+        with open(bad, 'w') as f:
+            f.write(text)
+        try:
+            scn.load(bad)
+            case(False, f'bad full scenario {i} accepted ({msg})')
+        except scn.ScenarioError as e:
+            case(msg in str(e), f'bad full scenario {i}: "{e}" lacks "{msg}"')
+    images, meta = {}, {}
+    for did, seed in (('d0', 3), ('h0', 5)):
+        images[did] = os.path.join(tmp, f'{did}.img')
+        with open(images[did], 'wb') as f:
+            f.write(dmadata.stream(seed, 65536))
+        meta[did] = (65536, 0, seed)
+    plan = boot.make_plan(sc, meta, '/dev/ttyS1').splitlines()
+    case(plan[4:] == ['report', 'unbind 0000:00:02.0',
+                      'bind 0000:00:02.0 virtio-pci', 'dma d0',
+                      'hotplug h0 0000:01:00.0', 'report', 'dma',
+                      'kselftest'], f'plan steps {plan}')
+    args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', images, 'q')
+    case(f'file={images["h0"]},format=raw,if=none,id=drv-h0,cache=writeback'
+         in args and not any('id=h0' in a for a in args),
+         'a hot-plugged disk has its drive at start, not its device')
+    verdict = os.path.join(tmp, 'verdict.log')
+    with open(verdict, 'w') as f:
+        f.write(FULL_VERDICT)
+    recs = boot.parse_verdict(verdict)
+    case([r['line'] for r in recs if r['kind'] == 'ktap'][3] ==
+         '#  FAIL  global.b', 'ktap lines kept whole')
+    checks = boot.judge(sc, recs, '', 0, meta, images, {'h0': 'added'})
+    got = {c['name']: c['got'] for c in checks}
+    want = {'d0.group': 'none', 'd0.irq': 'MSI-X', 'd0.dma': 'pass',
+            'h0.hotplug': 'ready', 'h0.group': 'none', 'h0.irq': 'MSI-X',
+            'h0.dma': 'pass', 'd0.dma@4': 'pass', 'd0.group@6': 'DMA',
+            'h0.irq@6': 'MSI-X', 'kselftest': 'fail(rc=1): global.b'}
+    case(all(got.get(k) == v for k, v in want.items()),
+         f'judged per step: {got}')
+    case([c['name'] for c in checks if not c['ok']] == ['kselftest'],
+         f'only the kselftest fails: {checks}')
+    case(boot.plug_result(recs, 'h0', None) == 'not-requested' and
+         boot.plug_result(recs, 'h0', 'device_add failed: x') ==
+         'device_add failed: x', 'hotplug result from the host side')
+    for rc, res in (('0', 'pass'), ('4', 'skip'), ('hang', 'fail(rc=hang)')):
+        case(boot.kselftest_result([{'kind': 'kselftest', 'rc': rc}]) == res,
+             f'kselftest rc={rc}')
+    case(boot.kselftest_result([]) == 'not-run', 'kselftest not run')
+    hotplug_cases(case, tmp, sc)
+
 
 KTAP = '''[    1.0] KTAP version 1
 [    1.0] 1..3
@@ -121,6 +343,8 @@ def run():
                 case(False, f'bad scenario {i} accepted ({msg})')
             except scn.ScenarioError as e:
                 case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
+    with tempfile.TemporaryDirectory() as tmp:
+        step_cases(case, tmp)
     plan, suites = ktap.parse(KTAP)
     case(plan == 3, 'ktap plan')
     case(suites.get('good', {}).get('ok') is True, 'ktap good')
