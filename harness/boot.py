@@ -178,6 +178,22 @@ def log_findings(console, sc):
     return bad, missing
 
 
+def log_counts(console, sc):
+    """Scenario rules on how often a line may appear: 'once' patterns
+    must match exactly one console line, 'forbid' patterns none.  Returns
+    the rules broken, each with the number of lines it matched."""
+    rules = sc.get('log', {})
+    lines = console.splitlines()
+
+    def count(pattern):
+        return sum(1 for line in lines if re.search(pattern, line))
+    broken = [f'{r} x{n}' for r in rules.get('once', [])
+              if (n := count(r)) != 1]
+    broken += [f'{r} x{n}' for r in rules.get('forbid', [])
+               if (n := count(r)) != 0]
+    return broken
+
+
 class Judge:
     """Collects named checks: (name, expected, got, ok)."""
 
@@ -300,6 +316,8 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
     j.add('log.forbidden', [], bad[:5])
     if sc.get('log', {}).get('require'):
         j.add('log.required', [], missing)
+    if sc.get('log', {}).get('once') or sc.get('log', {}).get('forbid'):
+        j.add('log.counted', [], log_counts(console, sc))
     return j.checks
 
 

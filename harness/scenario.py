@@ -33,7 +33,7 @@ EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
 # A [[check]]: expectations of one report or dma step (see README).
 CHECK_KEYS = {'step': int, 'id': str, **EXPECT_KEYS}
 REPORT_KEYS = ('group', 'irq', 'driver')
-LOG_KEYS = {'allow': list, 'require': list}
+LOG_KEYS = {'allow': list, 'require': list, 'once': list, 'forbid': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
 
 # Lines that fail a boot unless an allow rule with a reason covers them.

@@ -310,6 +310,14 @@ def run():
         case(r.returncode == 0 and r.stdout.strip() != '' and
              int(r.stdout, 16) == want,
              f'guest/host data disagree for seed {seed:x}')
+    # Log rules on counts: once means exactly one line, forbid none.
+    rules = {'log': {'once': [r'bad entry "x"'], 'forbid': [r'changed']}}
+    case(boot.log_counts('a\nbad entry "x"\nb\n', rules) == [],
+         'log rules met')
+    case(len(boot.log_counts('bad entry "x"\nbad entry "x"\n', rules)) == 1,
+         'log rule once finds a repeated line')
+    case(len(boot.log_counts('group changed\n', rules)) == 2,
+         'log rules find a missing and a forbidden line')
     # The host's check of what the guest wrote finds a flipped byte.
     with tempfile.TemporaryDirectory() as tmp:
         img = os.path.join(tmp, 'disk.img')
