@@ -24,7 +24,7 @@ CC_arm64 := aarch64-linux-gnu-gcc
 # the kernel tree; it is built static like the guest program.
 KSELFTESTS := $(BUILD)/linux/tools/testing/selftests
 KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_group_type.c
-KSELFTEST_CFLAGS := -static -O2 -Wall -I $(KSELFTESTS)
+KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
 .PHONY: all deps tree export kernels kernel-% initramfs demo boot check \
 	gates check-bisect test-harness clean distclean

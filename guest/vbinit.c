@@ -792,30 +792,41 @@ static int plug_wait_fn(const void *arg, char *buf, size_t len)
 }
 
 /*
- * "hotplug <id> <bdf>" (the host adds the BDF): ask the host to plug the
- * disk, then wait, under the watchdog, for pciehp to bring the function up
- * and virtio-blk to bind it.  The host watches the verdict channel for
- * the request and answers with a QMP device_add.
+ * "hotplug <id> <bdf> [<id> <bdf>]..." (the host adds the BDFs): ask the host
+ * to plug the first disk (with the others, functions of the same slot that
+ * the host plugs before it), then wait, under the watchdog, for pciehp to
+ * bring each function up and virtio-blk to bind it.  The host watches the
+ * verdict channel for the request and answers with QMP device_add.
  */
+#define HOTPLUG_MAX	8
+
 static void step_hotplug(int step, char *args)
 {
-	char *id = strtok(args, " "), *bdf = strtok(NULL, " "), detail[64];
+	char *id[HOTPLUG_MAX], *bdf[HOTPLUG_MAX], detail[64];
 	struct timespec t0, t;
+	int n = 0;
 
-	if (!id || !bdf) {
+	while (n < HOTPLUG_MAX && (id[n] = strtok(n ? NULL : args, " ")) &&
+	       (bdf[n] = strtok(NULL, " ")))
+		n++;
+	if (!n || (n < HOTPLUG_MAX && id[n])) {
 		say("VB step step=%d name=hotplug rc=bad-step", step);
 		return;
 	}
-	say("VB hotplug-ready step=%d id=%s bdf=%s", step, id, bdf);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	guarded(plug_wait_fn, bdf, detail, sizeof(detail), HOTPLUG_SECS);
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	for (int i = 0; i < ndisks; i++)
-		if (!strcmp(disks[i].serial, id))
-			disks[i].pending = 0;
-	forget_serials();
-	say("VB hotplug step=%d id=%s bdf=%s state=%s secs=%ld", step, id, bdf,
-	    plug_state(bdf), (long)(t.tv_sec - t0.tv_sec));
+	say("VB hotplug-ready step=%d id=%s bdf=%s", step, id[0], bdf[0]);
+	for (int k = 0; k < n; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		guarded(plug_wait_fn, bdf[k], detail, sizeof(detail),
+			HOTPLUG_SECS);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		for (int i = 0; i < ndisks; i++)
+			if (!strcmp(disks[i].serial, id[k]))
+				disks[i].pending = 0;
+		forget_serials();
+		say("VB hotplug step=%d id=%s bdf=%s state=%s secs=%ld", step,
+		    id[k], bdf[k], plug_state(bdf[k]),
+		    (long)(t.tv_sec - t0.tv_sec));
+	}
 }
 
 /*
@@ -931,16 +942,21 @@ static int data_selftest(char **argv)
 	return 0;
 }
 
-/* A disk that a later "hotplug <serial> ..." step brings. */
+/* The disks that a later "hotplug <serial> <bdf> ..." step brings. */
 static void mark_pending(const char *args)
 {
 	char id[64];
+	int used;
 
-	if (sscanf(args, "%63s", id) != 1)
-		return;
-	for (int i = 0; i < ndisks; i++)
-		if (!strcmp(disks[i].serial, id))
-			disks[i].pending = 1;
+	for (;;) {
+		used = 0;
+		if (sscanf(args, "%63s %*s%n", id, &used) != 1 || !used)
+			break;
+		for (int i = 0; i < ndisks; i++)
+			if (!strcmp(disks[i].serial, id))
+				disks[i].pending = 1;
+		args += used;
+	}
 }
 
 /* Plan lines that set something up; every other line is a step. */

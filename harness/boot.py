@@ -45,8 +45,11 @@ def plan_step(sc, step):
     """A scenario step as the guest gets it: hotplug learns its BDF."""
     word, *args = step.split()
     if word == 'hotplug':
-        hp = next(h for h in sc['hotplug'] if h['id'] == args[0])
-        return f'hotplug {hp["id"]} {hp["bdf"]}'
+        hps = {h['id']: h for h in sc['hotplug']}
+        hp = hps[args[0]]
+        return ' '.join(['hotplug'] + [
+            f'{h["id"]} {h["bdf"]}'
+            for h in [hp] + [hps[c] for c in hp.get('before', [])]])
     return step
 
 
@@ -78,8 +81,12 @@ class Hotplugger:
     def __call__(self, text):
         for m in HOTPLUG_READY.finditer(text):
             hp = self.waiting.pop(m.group(1), None)
-            if hp is not None:
-                self.results[hp['id']] = self.plug(hp)
+            if hp is None:
+                continue
+            # Other functions of the slot first, function 0 last.
+            for cid in hp.get('before', []):
+                self.results[cid] = self.plug(self.waiting.pop(cid))
+            self.results[hp['id']] = self.plug(hp)
 
     def plug(self, hp):
         try:
@@ -300,8 +307,8 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
         hid = hp['id']
         j.add(f'{hid}.hotplug', 'ready',
               plug_result(recs, hid, plugged.get(hid)))
-        expect(hid, hp['expect'],
-               step_number(sc, 'report', step_number(sc, f'hotplug {hid}')))
+        step = step_number(sc, f'hotplug {scn.plugging_step_id(sc, hid)}')
+        expect(hid, hp['expect'], step_number(sc, 'report', step))
         if hp['expect']['dma'] != 'skip':
             dma(hid, hp['expect']['dma'], find_dma(recs, hid))
     for chk in sc.get('check', []):

@@ -6,7 +6,8 @@ not whatever the contributor's tree holds:
 
   series-drift   an export of the fresh application equals patches/
   checkpatch     --strict on every patch: 0 errors, 0 warnings
-  sparse         C=2 on every touched .c file: no warning base lacks
+  sparse         C=2 on every touched kernel .c file: no warning base lacks
+                 (tools/ programs are built with -Wall -Werror instead)
   coccicheck     MODE=report on every touched .c file: no new report
   kernel-doc     -none on every touched .c/.h file: no new warning
   bisect         the series' check-bisect record matches the series
@@ -221,6 +222,14 @@ def _sparse(arch, f):
 
 
 def _cocci(arch, f):
+    if arch == 'tools':
+        # User-space programs have no kernel object: check their directory.
+        r = sh(['make', 'coccicheck', 'MODE=report',
+                f'M={os.path.dirname(f)}'], cwd=VERIFY, check=False)
+        out = (r.stdout + r.stderr).splitlines()
+        failed = [f'coccicheck failed: {ln}' for ln in out[-5:]] \
+            if r.returncode else []
+        return failed + [ln for ln in out if ln.startswith(f + ':')]
     out, failed = _check_file(arch, f, f'CHECK={VERIFY}/scripts/coccicheck',
                               'MODE=report', silent=False)
     # Coccinelle's reports; compiler diagnostics belong to the sparse gate.
@@ -234,12 +243,21 @@ def _kdoc(arch, f):
     return [ln for ln in r.stderr.splitlines() if ln.strip()]
 
 
+def _kernel_c(f):
+    """sparse checks kernel objects; the user-space programs of tools/ are
+    built by the harness with -Wall -Werror instead."""
+    return not f.startswith('tools/')
+
+
 def gate_sparse():
-    return _gate_tool('sparse', touched(r'\.c$'), _sparse)
+    return _gate_tool('sparse', [f for f in touched(r'\.c$') if _kernel_c(f)],
+                      _sparse)
 
 
 def gate_coccicheck():
-    return _gate_tool('coccicheck', touched(r'\.c$'), _cocci)
+    return _gate_tool('coccicheck', touched(r'\.c$'), _cocci,
+                      arch_of=lambda f: _obj_arch(f) if _kernel_c(f)
+                      else 'tools')
 
 
 def gate_kerneldoc():

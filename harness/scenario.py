@@ -29,6 +29,9 @@ DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
                'expect': dict}
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
              'bdf': str, 'expect': dict}
+# A [[hotplug]] may plug other functions of its slot first ("before"):
+# QEMU shows a multi-function slot to the guest when function 0 comes.
+HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
 # A [[check]]: expectations of one report or dma step (see README).
 CHECK_KEYS = {'step': int, 'id': str, **EXPECT_KEYS}
@@ -128,6 +131,13 @@ def parse_props(where, text):
     return props
 
 
+def plugging_step_id(sc, hid):
+    """The [[hotplug]] whose step plugs hid: itself, or the one that
+    lists it in "before"."""
+    return next((hp['id'] for hp in sc.get('hotplug', [])
+                 if hid in hp.get('before', [])), hid)
+
+
 def hotplug_device(hp):
     """The device_add arguments of a [[hotplug]] disk: what a [[disk]]
     gets on the command line, but plugged at run time."""
@@ -175,7 +185,8 @@ def load(path):
                     ('id', 'bus', 'expect'))
     for i, disk in enumerate(sc.get('hotplug', [])):
         where = f'{path}: hotplug[{i}]'
-        _check_disk(where, sc, disk, ids, ('id', 'bus', 'bdf', 'expect'))
+        _check_disk(where, sc, disk, ids, ('id', 'bus', 'bdf', 'expect'),
+                    HOTPLUG_KEYS)
         parse_props(where, disk.get('props', ''))
         if disk['bus'] not in {d['id'] for d in sc.get('device', [])}:
             raise ScenarioError(f'{where}: bus "{disk["bus"]}" is no '
@@ -201,9 +212,9 @@ def load(path):
     return sc
 
 
-def _check_disk(where, sc, disk, ids, required):
+def _check_disk(where, sc, disk, ids, required, keys=None):
     """A [[disk]] or [[hotplug]] table; its id joins ids."""
-    _check_keys(where, disk, DISK_KEYS, required)
+    _check_keys(where, disk, keys or DISK_KEYS, required)
     _check_expect(where, disk['expect'])
     if not re.fullmatch(r'[A-Za-z0-9_-]{1,20}', disk['id']):
         raise ScenarioError(f'{where}: id must be a short serial')
@@ -248,10 +259,18 @@ def _check_steps(path, sc):
                                 f'check')
         if word == 'hotplug':
             plugged.append(args[0])
+    hps = {hp['id']: hp for hp in sc.get('hotplug', [])}
+    companions = [c for hp in hps.values() for c in hp.get('before', [])]
+    for c in companions:
+        if c not in hps or companions.count(c) != 1 or hps[c].get('before'):
+            raise ScenarioError(f'{path}: "before" names "{c}", which is no '
+                                f'[[hotplug]] of its own, or twice')
     for hp in sc.get('hotplug', []):
-        if plugged.count(hp['id']) != 1:
-            raise ScenarioError(f'{path}: hotplug "{hp["id"]}" needs exactly '
-                                f'one "hotplug {hp["id"]}" step')
+        want = 0 if hp['id'] in companions else 1
+        if plugged.count(hp['id']) != want:
+            raise ScenarioError(f'{path}: hotplug "{hp["id"]}" needs '
+                                f'{"no" if not want else "exactly one"} '
+                                f'"hotplug {hp["id"]}" step')
     for hid in plugged:
         if hid not in {hp['id'] for hp in sc.get('hotplug', [])}:
             raise ScenarioError(f'{path}: step "hotplug {hid}" names no '

@@ -118,7 +118,22 @@ FULL_BAD = [
      'property "addr" is not'),
     (FULL.replace('machine = "q35"', 'machine = "q35"\nkselftest = "fail"'),
      'kselftest "fail"'),
+    (FULL.replace('bdf = "0000:01:00.0"\n',
+                  'bdf = "0000:01:00.0"\nbefore = ["h9"]\n'),
+     '"before" names "h9"'),
+    (FULL + '[[hotplug]]\nid = "h0b"\nbus = "rp1"\nbdf = "0000:01:00.1"\n'
+     'expect = { dma = "pass" }\n', 'exactly one "hotplug h0b"'),
+    (FULL.replace('"hotplug h0",', '"hotplug h0", "hotplug h0b",').replace(
+        'bdf = "0000:01:00.0"\n', 'bdf = "0000:01:00.0"\nbefore = ["h0b"]\n')
+     + '[[hotplug]]\nid = "h0b"\nbus = "rp1"\nbdf = "0000:01:00.1"\n'
+     'expect = { dma = "pass" }\n', 'needs no "hotplug h0b"'),
 ]
+
+# A two-function slot: function 1 is plugged first, by function 0's step.
+FULL_PAIR = FULL.replace('bdf = "0000:01:00.0"\n',
+                         'bdf = "0000:01:00.0"\nbefore = ["h0b"]\n') + \
+    '[[hotplug]]\nid = "h0b"\nbus = "rp1"\nprops = "addr=0x0.1"\n' \
+    'bdf = "0000:01:00.1"\nexpect = { dma = "pass" }\n'
 
 # What the guest would say for FULL (its last step is the kselftest).
 FULL_VERDICT = '''VB start plan=8 disks=2
@@ -142,29 +157,55 @@ VB end
 '''
 
 
-def fake_qmp(path, reply):
-    """A QEMU monitor for one connection on path: it greets, records every
-    command and answers with reply(command), after an event."""
+def fake_qmp(path, reply, rounds=1):
+    """A QEMU monitor for rounds connections on path: it greets, records
+    every command and answers with reply(command), after an event."""
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
-    srv.listen(1)
+    srv.listen(rounds)
     seen = []
 
     def serve():
-        conn, _ = srv.accept()
-        with conn, conn.makefile('rwb') as f:
-            f.write(b'{"QMP": {"version": {}, "capabilities": []}}\n')
-            f.flush()
-            for line in f:
-                seen.append(json.loads(line))
-                f.write(b'{"event": "DEVICE_DELETED", "data": {}}\n')
-                f.write(json.dumps(reply(seen[-1])).encode() + b'\n')
+        for _ in range(rounds):
+            conn, _ = srv.accept()
+            with conn, conn.makefile('rwb') as f:
+                f.write(b'{"QMP": {"version": {}, "capabilities": []}}\n')
                 f.flush()
+                for line in f:
+                    seen.append(json.loads(line))
+                    f.write(b'{"event": "DEVICE_DELETED", "data": {}}\n')
+                    f.write(json.dumps(reply(seen[-1])).encode() + b'\n')
+                    f.flush()
         srv.close()
 
     t = threading.Thread(target=serve, daemon=True)
     t.start()
     return seen, t
+
+
+def pair_cases(case, tmp):
+    """A [[hotplug]] with "before": one step plugs both, the companion
+    first; the guest's plan names both disks and BDFs."""
+    path = os.path.join(tmp, 'pair.toml')
+    with open(path, 'w') as f:
+        f.write(FULL_PAIR)
+    try:
+        sc = scn.load(path)
+    except scn.ScenarioError as e:
+        case(False, f'pair scenario rejected: {e}')
+        return
+    case(boot.plan_step(sc, 'hotplug h0') ==
+         'hotplug h0 0000:01:00.0 h0b 0000:01:00.1',
+         f'pair plan: {boot.plan_step(sc, "hotplug h0")}')
+    sock, log = os.path.join(tmp, 'pair.sock'), os.path.join(tmp, 'pair.log')
+    seen, t = fake_qmp(sock, lambda cmd: {'return': {}}, rounds=2)
+    plugger = boot.Hotplugger(sc, sock, log)
+    plugger('VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0\n')
+    t.join(5)
+    ids = [c['arguments']['id'] for c in seen if c['execute'] == 'device_add']
+    case(ids == ['h0b', 'h0'] and plugger.results == {'h0b': 'added',
+                                                      'h0': 'added'},
+         f'pair plugged {ids} {plugger.results}')
 
 
 def hotplug_cases(case, tmp, sc):
@@ -268,6 +309,7 @@ def step_cases(case, tmp):
              f'kselftest rc={rc}')
     case(boot.kselftest_result([]) == 'not-run', 'kselftest not run')
     hotplug_cases(case, tmp, sc)
+    pair_cases(case, tmp)
 
 
 KTAP = '''[    1.0] KTAP version 1
