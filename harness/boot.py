@@ -313,7 +313,12 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
             dma(hid, hp['expect']['dma'], find_dma(recs, hid))
     for chk in sc.get('check', []):
         n, ident = chk['step'], chk['id']
-        if 'dma' in chk:
+        if 'err' in chk:
+            rec = next((r for r in recs if r['kind'] == 'step' and
+                        r.get('step') == str(n)), None)
+            j.add(f'{ident}.err@{n}', chk['err'],
+                  rec.get('err', rec.get('rc')) if rec else 'not-reported')
+        elif 'dma' in chk:
             dma(ident, chk['dma'], find_dma(recs, ident, n), f'@{n}')
         else:
             expect(ident, chk, n, f'@{n}')

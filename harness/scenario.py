@@ -34,7 +34,9 @@ DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
 # A [[check]]: expectations of one report or dma step (see README).
-CHECK_KEYS = {'step': int, 'id': str, **EXPECT_KEYS}
+# err: how a sysfs, bind or unbind step ended ('ok' or an errno name).
+CHECK_KEYS = {'step': int, 'id': str, 'err': str, **EXPECT_KEYS}
+WRITE_STEPS = ('sysfs', 'bind', 'unbind')
 REPORT_KEYS = ('group', 'irq', 'driver')
 LOG_KEYS = {'allow': list, 'require': list, 'once': list, 'forbid': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
@@ -293,7 +295,13 @@ def _check_checks(path, sc):
         word, *args = all_steps[n - 1].split()
         if ident not in devices and ident not in {d['id'] for d in disks(sc)}:
             raise ScenarioError(f'{where}: unknown id "{ident}"')
-        if 'dma' in chk:
+        if 'err' in chk:
+            if len(chk) != 3:
+                raise ScenarioError(f'{where}: err is checked on its own')
+            if word not in WRITE_STEPS:
+                raise ScenarioError(f'{where}: step {n} is no '
+                                    f'{", ".join(WRITE_STEPS)} step')
+        elif 'dma' in chk:
             if any(k in chk for k in REPORT_KEYS):
                 raise ScenarioError(f'{where}: dma and report keys belong '
                                     f'to different steps')

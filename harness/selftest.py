@@ -88,10 +88,18 @@ group = "DMA"
 step = 6
 id = "h0"
 irq = "MSI-X"
+[[check]]
+step = 2
+id = "d0"
+err = "EPERM"
 '''
 
 FULL_BAD = [
     (FULL.replace('step = 4', 'stp = 4'), 'unknown key "stp"'),
+    (FULL.replace('step = 2\nid = "d0"\nerr', 'step = 1\nid = "d0"\nerr'),
+     'step 1 is no sysfs'),
+    (FULL.replace('err = "EPERM"', 'err = "EPERM"\ngroup = "DMA"'),
+     'err is checked on its own'),
     (FULL.replace('step = 4', 'step = 9'), 'no step 9'),
     (FULL.replace('step = 4', 'step = 1'), 'does not check the DMA'),
     (FULL.replace('step = 6\nid = "h0"', 'step = 7\nid = "h0"'),
@@ -296,11 +304,13 @@ def step_cases(case, tmp):
     want = {'d0.group': 'none', 'd0.irq': 'MSI-X', 'd0.dma': 'pass',
             'h0.hotplug': 'ready', 'h0.group': 'none', 'h0.irq': 'MSI-X',
             'h0.dma': 'pass', 'd0.dma@4': 'pass', 'd0.group@6': 'DMA',
-            'h0.irq@6': 'MSI-X', 'kselftest': 'fail(rc=1): global.b'}
+            'h0.irq@6': 'MSI-X', 'd0.err@2': 'ok',
+            'kselftest': 'fail(rc=1): global.b'}
     case(all(got.get(k) == v for k, v in want.items()),
          f'judged per step: {got}')
-    case([c['name'] for c in checks if not c['ok']] == ['kselftest'],
-         f'only the kselftest fails: {checks}')
+    case(sorted(c['name'] for c in checks if not c['ok']) ==
+         ['d0.err@2', 'kselftest'],
+         f'only the write step and the kselftest fail: {checks}')
     case(boot.plug_result(recs, 'h0', None) == 'not-requested' and
          boot.plug_result(recs, 'h0', 'device_add failed: x') ==
          'device_add failed: x', 'hotplug result from the host side')
