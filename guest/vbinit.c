@@ -16,7 +16,7 @@
  * Output lines ("VB <kind> key=value ..."; values contain no blanks):
  *   VB start plan=<n steps>
  *   VB dev step= bdf= id= class= driver= group= type= iommu= irq= serial=
- *   VB dma step= serial= bdf= dev= read= write= detail=
+ *   VB dma step= serial= bdf= dev= read= write= irqcpus= detail=
  *   VB bind step= bdf= rc=
  *   VB step step= name= ... rc=
  *   VB hotplug-ready step= id= bdf=     (the host now plugs the device)
@@ -26,7 +26,9 @@
  *   VB end
  */
 #define _GNU_SOURCE
+#define _GNU_SOURCE
 #include <ctype.h>
+#include <sched.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -480,6 +482,74 @@ struct dma_job {
  * One direction of the DMA check, run under guarded().  Returns 0 when the
  * data matched, 1 on a mismatch, 2 on an I/O error; the detail says where.
  */
+/*
+ * Issue each chunk from the next CPU in turn: blk-mq submits on the CPU's
+ * own queue, whose interrupt is affine to that CPU, so with several CPUs
+ * every one of them has to receive the disk's interrupts.
+ */
+static void spread(uint64_t off)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+
+	if (ncpu <= 1)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET((off / CHUNK) % ncpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * How many CPUs have received interrupts of this function's MSI/MSI-X
+ * vectors so far (from /proc/interrupts); 0 when it has none.
+ */
+static int irq_cpus(const char *bdf)
+{
+	char path[512], line[4096];
+	unsigned long long seen = 0;
+	struct dirent *de;
+	int n = 0;
+	FILE *f;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s/msi_irqs", PCI_DIR, bdf);
+	d = opendir(path);
+	f = fopen("/proc/interrupts", "r");
+	if (!d || !f || !fgets(line, sizeof(line), f))
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		long irq = strtol(p, &end, 10);
+		int match = 0;
+
+		if (end == p || *end != ':')
+			continue;
+		rewinddir(d);
+		while (!match && (de = readdir(d)))
+			match = de->d_name[0] != '.' && atol(de->d_name) == irq;
+		if (!match)
+			continue;
+		p = end + 1;
+		for (int cpu = 0; cpu < 64; cpu++) {
+			unsigned long long c = strtoull(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (c)
+				seen |= 1ULL << cpu;
+			p = end;
+		}
+	}
+	for (; seen; seen &= seen - 1)
+		n++;
+out:
+	if (f)
+		fclose(f);
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static int dma_fn(const void *arg, char *detail, size_t dlen)
 {
 	const struct dma_job *job = arg;
@@ -507,6 +577,7 @@ static int dma_fn(const void *arg, char *detail, size_t dlen)
 	if (job->writing) {
 		/* Fresh data from the seed, written, then read back. */
 		for (off = 0; off < size; off += CHUNK) {
+			spread(off);
 			gen(&state, buf, CHUNK);
 			if (pwrite(fd, buf, CHUNK, off) != CHUNK) {
 				snprintf(detail, dlen, "write@%" PRIu64 ":%s",
@@ -521,6 +592,7 @@ static int dma_fn(const void *arg, char *detail, size_t dlen)
 		state = dk->seed;
 	}
 	for (off = 0; off < size; off += CHUNK) {
+		spread(off);
 		memset(buf, 0x5a, CHUNK);
 		if (pread(fd, buf, CHUNK, off) != CHUNK) {
 			snprintf(detail, dlen, "read@%" PRIu64 ":%s", off,
@@ -575,7 +647,7 @@ static void dma_check(int step, struct disk *dk)
 	const char *r, *w = "not-run";
 
 	if (!find_disk(dk->serial, bdf, sizeof(bdf), blk, sizeof(blk))) {
-		say("VB dma step=%d serial=%s bdf=- dev=- read=absent write=absent detail=no-block-device",
+		say("VB dma step=%d serial=%s bdf=- dev=- read=absent write=absent irqcpus=0 detail=no-block-device",
 		    step, dk->serial);
 		return;
 	}
@@ -585,8 +657,8 @@ static void dma_check(int step, struct disk *dk)
 		w = dma_step(dk, blk, 1, d2, sizeof(d2));
 		dk->hash = stream_hash(dk->seed, dk->size);
 	}
-	say("VB dma step=%d serial=%s bdf=%s dev=%s read=%s write=%s detail=%s,%s",
-	    step, dk->serial, bdf, blk, r, w, d1, d2);
+	say("VB dma step=%d serial=%s bdf=%s dev=%s read=%s write=%s irqcpus=%d detail=%s,%s",
+	    step, dk->serial, bdf, blk, r, w, irq_cpus(bdf), d1, d2);
 }
 
 /* Every disk of the plan is there, except those still to be hot-plugged. */

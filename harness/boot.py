@@ -295,6 +295,12 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
         j.add(f'{ident}.dma{suffix}', want,
               dma_result(rec, images_meta.get(ident), images[ident]))
 
+    def irq_cpus(ident, exp, rec):
+        """CPUs that got the disk's interrupts once its check is done."""
+        if 'irq_cpus' in exp:
+            j.add(f'{ident}.irq_cpus', exp['irq_cpus'],
+                  int(rec['irqcpus']) if rec else 'not-reported')
+
     first_report = step_number(sc, 'report')
     for dev in sc.get('device', []):
         if 'expect' in dev:
@@ -303,6 +309,7 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
         expect(disk['id'], disk['expect'], first_report)
         if disk['expect']['dma'] != 'skip':
             dma(disk['id'], disk['expect']['dma'], find_dma(recs, disk['id']))
+        irq_cpus(disk['id'], disk['expect'], find_dma(recs, disk['id']))
     for hp in sc.get('hotplug', []):
         hid = hp['id']
         j.add(f'{hid}.hotplug', 'ready',
@@ -311,6 +318,7 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
         expect(hid, hp['expect'], step_number(sc, 'report', step))
         if hp['expect']['dma'] != 'skip':
             dma(hid, hp['expect']['dma'], find_dma(recs, hid))
+        irq_cpus(hid, hp['expect'], find_dma(recs, hid))
     for chk in sc.get('check', []):
         n, ident = chk['step'], chk['id']
         if 'err' in chk:

@@ -33,6 +33,9 @@ DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
 # QEMU shows a multi-function slot to the guest when function 0 comes.
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
+# A [[disk]] may also say on how many CPUs its interrupts must have arrived
+# once its DMA check (which issues I/O from every CPU in turn) is done.
+DISK_EXPECT_KEYS = {**EXPECT_KEYS, 'irq_cpus': int}
 # A [[check]]: expectations of one report or dma step (see README).
 # err: how a sysfs, bind or unbind step ended ('ok' or an errno name).
 CHECK_KEYS = {'step': int, 'id': str, 'err': str, **EXPECT_KEYS}
@@ -108,8 +111,10 @@ def _check_keys(where, table, spec, required=()):
             raise ScenarioError(f'{where}: missing "{key}"')
 
 
-def _check_expect(where, exp):
-    _check_keys(where + '.expect', exp, EXPECT_KEYS)
+def _check_expect(where, exp, keys=None):
+    _check_keys(where + '.expect', exp, keys or EXPECT_KEYS)
+    if exp.get('irq_cpus', 1) < 1:
+        raise ScenarioError(f'{where}: irq_cpus must be at least 1')
     if 'group' in exp and exp['group'] not in GROUP_TYPES:
         raise ScenarioError(f'{where}: group "{exp["group"]}" not one of '
                             f'{", ".join(GROUP_TYPES)}')
@@ -217,7 +222,9 @@ def load(path):
 def _check_disk(where, sc, disk, ids, required, keys=None):
     """A [[disk]] or [[hotplug]] table; its id joins ids."""
     _check_keys(where, disk, keys or DISK_KEYS, required)
-    _check_expect(where, disk['expect'])
+    _check_expect(where, disk['expect'], DISK_EXPECT_KEYS)
+    if 'irq_cpus' in disk['expect'] and disk['expect']['dma'] == 'skip':
+        raise ScenarioError(f'{where}: irq_cpus needs a DMA check')
     if not re.fullmatch(r'[A-Za-z0-9_-]{1,20}', disk['id']):
         raise ScenarioError(f'{where}: id must be a short serial')
     if disk['id'] in ids:
