@@ -33,8 +33,12 @@ BUILD = os.path.join(ROOT, 'build')
 
 
 def kernel_image(arch):
+    """The test kernel of make kernel-ARCH, or another one named by
+    VB_OBJ_DIR (an object directory, e.g. of the stock tree)."""
     a = ARCHES[arch]
-    return os.path.join(BUILD, f'obj-{a.name}', a.image)
+    objdir = os.environ.get('VB_OBJ_DIR') or os.path.join(BUILD,
+                                                          f'obj-{a.name}')
+    return os.path.join(objdir, a.image)
 
 
 def base_initramfs(arch):
@@ -372,7 +376,8 @@ def outcome(sc, checks):
 
 def boot(sc, quiet=False, extra_cmdline=''):
     arch = ARCHES[sc['arch']]
-    run = os.path.join(BUILD, 'runs', sc['name'])
+    run = os.path.join(os.environ.get('VB_RUNS') or
+                       os.path.join(BUILD, 'runs'), sc['name'])
     shutil.rmtree(run, ignore_errors=True)
     os.makedirs(run)
     images, meta = {}, {}
