@@ -145,6 +145,19 @@ def _obj_arch(cfile):
     return None
 
 
+def includer(cfile):
+    """The .c file of the same directory that #includes this one (a KUnit
+    test built inside the file whose static helpers it tests), or None."""
+    d, name = os.path.split(cfile)
+    pat = re.compile(r'^#include "%s"' % re.escape(name), re.M)
+    for other in sorted(os.listdir(os.path.join(VERIFY, d) or VERIFY)):
+        path = os.path.join(VERIFY, d, other)
+        if other.endswith('.c') and other != name and \
+                pat.search(open(path, errors='replace').read()):
+            return os.path.join(d, other)
+    return None
+
+
 def _kmake(arch, *targets, silent=True):
     obj = os.path.join(BUILD, f'obj-gate-{arch}')
     os.makedirs(obj, exist_ok=True)
@@ -222,10 +235,12 @@ def _sparse(arch, f):
 
 
 def _cocci(arch, f):
-    if arch == 'tools':
-        # User-space programs have no kernel object: check their directory.
-        r = sh(['make', 'coccicheck', 'MODE=report',
-                f'M={os.path.dirname(f)}'], cwd=VERIFY, check=False)
+    if arch in ('tools', 'included'):
+        # No object of their own: check the directory of a user-space
+        # program, and an included file on its own.
+        where = os.path.dirname(f) if arch == 'tools' else f
+        r = sh(['make', 'coccicheck', 'MODE=report', f'M={where}'],
+               cwd=VERIFY, check=False)
         out = (r.stdout + r.stderr).splitlines()
         failed = [f'coccicheck failed: {ln}' for ln in out[-5:]] \
             if r.returncode else []
@@ -250,14 +265,25 @@ def _kernel_c(f):
 
 
 def gate_sparse():
-    return _gate_tool('sparse', [f for f in touched(r'\.c$') if _kernel_c(f)],
-                      _sparse)
+    """An included file is checked in the build of its includer, which
+    reports the lines of both."""
+    files = []
+    for f in touched(r'\.c$'):
+        f = includer(f) or f
+        if _kernel_c(f) and f not in files:
+            files.append(f)
+    return _gate_tool('sparse', files, _sparse)
+
+
+def _cocci_arch(f):
+    if not _kernel_c(f):
+        return 'tools'
+    return 'included' if includer(f) else _obj_arch(f)
 
 
 def gate_coccicheck():
     return _gate_tool('coccicheck', touched(r'\.c$'), _cocci,
-                      arch_of=lambda f: _obj_arch(f) if _kernel_c(f)
-                      else 'tools')
+                      arch_of=_cocci_arch)
 
 
 def gate_kerneldoc():
