@@ -23,9 +23,12 @@
  *   VB hotplug step= id= bdf= state= secs=
  *   VB ktap <a line of the kselftest's output>
  *   VB kselftest step= rc=
+ *   VB stress step= serial= bdf= ops= bytes= mismatches= errors= detail=
+ *   VB flip step= bdf= writes= errors= final= detail=
+ *   VB blk step= serial= bdf= round= seqread= seqwrite= randread= rc= detail=
+ *   VB trace step= event= <the event's fields>
  *   VB end
  */
-#define _GNU_SOURCE
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <sched.h>
@@ -40,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -839,6 +843,376 @@ static void step_exec(int step, char *args)
 	forget_serials();
 }
 
+/*
+ * Load and benchmark steps.  Their results cross from the child that
+ * guarded() runs back to init through a shared anonymous mapping, one slot
+ * per disk, so that a hung worker costs its own slot only.
+ */
+struct load_result {
+	char bdf[64];
+	uint64_t ops, bytes, mismatches, errors;
+	double seqread, seqwrite, iops;	/* MB/s, MB/s, 4 KiB reads/s */
+	char detail[128];
+	char final[32];		/* a flipped group's type after "auto" */
+};
+
+static struct load_result *shared_results(void)
+{
+	void *p = mmap(NULL, MAX_DISKS * sizeof(struct load_result),
+		       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, MAX_DISKS * sizeof(struct load_result));
+	return p;
+}
+
+static double now_secs(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The disks present now, with their block device (a step's working set). */
+static int present_disks(int *idx, char blks[][32], char bdfs[][64])
+{
+	int n = 0;
+
+	for (int i = 0; i < ndisks; i++)
+		if (!disks[i].pending &&
+		    find_disk(disks[i].serial, bdfs[n], 64, blks[n], 32))
+			idx[n++] = i;
+	return n;
+}
+
+#define STRESS_MAX_CHUNKS	4	/* largest request: 256 KiB */
+
+/*
+ * One stress operation on chunks [c, c + n): read what is there, write a
+ * pattern that names the operation and the offset of every 512-byte block,
+ * read it back, then put the original back and read that back too.  The
+ * disk ends as it started, so a DMA check after the stress step still
+ * compares it end to end with the host.
+ */
+static int stress_op(int fd, uint64_t off, size_t len, uint64_t tag,
+		     unsigned char *orig, unsigned char *pat,
+		     unsigned char *back, struct load_result *r)
+{
+	uint64_t state = tag | 1;
+
+	if (pread(fd, orig, len, off) != (ssize_t)len)
+		return -1;
+	gen(&state, pat, len);
+	for (size_t b = 0; b < len; b += 512) {
+		uint64_t where = off + b;
+
+		memcpy(pat + b, &where, sizeof(where));
+		memcpy(pat + b + 8, &tag, sizeof(tag));
+	}
+	if (pwrite(fd, pat, len, off) != (ssize_t)len ||
+	    pread(fd, back, len, off) != (ssize_t)len)
+		return -1;
+	if (memcmp(back, pat, len) && !r->mismatches++)
+		snprintf(r->detail, sizeof(r->detail),
+			 "pattern-mismatch@%" PRIu64, off);
+	if (pwrite(fd, orig, len, off) != (ssize_t)len ||
+	    pread(fd, back, len, off) != (ssize_t)len)
+		return -1;
+	if (memcmp(back, orig, len) && !r->mismatches++)
+		snprintf(r->detail, sizeof(r->detail),
+			 "restore-mismatch@%" PRIu64, off);
+	r->ops++;
+	r->bytes += 4 * len;
+	return 0;
+}
+
+static void stress_worker(const char *blk, const struct disk *dk,
+			  double until, struct load_result *r)
+{
+	size_t max = STRESS_MAX_CHUNKS * CHUNK;
+	unsigned char *orig, *pat, *back;
+	uint64_t rnd = dk->seed ^ getpid(), nchunks = dk->size / CHUNK;
+	char path[64];
+	int fd;
+
+	snprintf(r->detail, sizeof(r->detail), "ok");
+	snprintf(path, sizeof(path), "/dev/%s", blk);
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0 || posix_memalign((void **)&orig, 4096, max) ||
+	    posix_memalign((void **)&pat, 4096, max) ||
+	    posix_memalign((void **)&back, 4096, max) || !nchunks) {
+		r->errors++;
+		snprintf(r->detail, sizeof(r->detail), "setup:%s",
+			 strerror(errno));
+		return;
+	}
+	while (now_secs() < until) {
+		uint64_t c = xorshift(&rnd) % nchunks;
+		size_t n = 1 + xorshift(&rnd) % STRESS_MAX_CHUNKS;
+
+		if (c + n > nchunks)
+			n = nchunks - c;
+		spread(r->ops * CHUNK);
+		if (stress_op(fd, c * CHUNK, n * CHUNK,
+			      xorshift(&rnd) << 1, orig, pat, back, r) &&
+		    !r->errors++)
+			snprintf(r->detail, sizeof(r->detail), "io@%" PRIu64 ":%s",
+				 c * CHUNK, strerror(errno));
+	}
+	fdatasync(fd);
+	close(fd);
+}
+
+/*
+ * Switch the type of an idle device's group between identity and DMA
+ * while the disks are under load; each write is read back.
+ */
+static void stress_flip(const char *bdf, double until, struct load_result *r)
+{
+	static const char *const types[] = { "identity", "DMA" };
+	char path[512], grp[32], got[32];
+
+	snprintf(r->detail, sizeof(r->detail), "ok");
+	snprintf(path, sizeof(path), "%s/%s/iommu_group", PCI_DIR, bdf);
+	link_base(path, grp, sizeof(grp));
+	if (!strcmp(grp, "none")) {
+		r->errors++;
+		snprintf(r->detail, sizeof(r->detail), "no-group");
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%s/type", grp);
+	while (now_secs() < until) {
+		const char *want = types[r->ops % 2];
+
+		if (write_str(path, want) ||
+		    read_str(path, got, sizeof(got)) || strcmp(got, want)) {
+			if (!r->errors++)
+				snprintf(r->detail, sizeof(r->detail),
+					 "%s:%s", want, strerror(errno));
+		}
+		r->ops++;
+		usleep(100 * 1000);
+	}
+	/* "auto" must bring back the type the kernel chose at boot. */
+	if (write_str(path, "auto") ||
+	    read_str(path, r->final, sizeof(r->final)))
+		snprintf(r->final, sizeof(r->final), "error:%d", errno);
+}
+
+struct stress_job {
+	int secs, n, *idx;
+	char (*blks)[32];
+	const char *flip;
+	struct load_result *res;	/* n disks, then the flip */
+};
+
+static int stress_fn(const void *arg, char *detail, size_t dlen)
+{
+	const struct stress_job *job = arg;
+	double until = now_secs() + job->secs;
+	int workers = job->n + !!job->flip;
+
+	for (int w = 0; w < workers; w++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			return 2;
+		if (pid)
+			continue;
+		if (w < job->n)
+			stress_worker(job->blks[w], &disks[job->idx[w]],
+				      until, &job->res[w]);
+		else
+			stress_flip(job->flip, until, &job->res[w]);
+		_exit(0);
+	}
+	while (workers && wait(NULL) > 0)
+		workers--;
+	snprintf(detail, dlen, "ok");
+	return 0;
+}
+
+/*
+ * "stress <seconds> [<bdf>]": every present disk under verified load at
+ * once, from every CPU in turn, for that long; meanwhile the group type of
+ * the idle (unbound) device <bdf> is switched back and forth.
+ */
+static void step_stress(int step, char *args)
+{
+	char blks[MAX_DISKS][32], bdfs[MAX_DISKS][64], detail[64];
+	struct stress_job job = { 0 };
+	int idx[MAX_DISKS], rc;
+	char flip[64] = "";
+
+	if (sscanf(args, "%d %63s", &job.secs, flip) < 1 || job.secs <= 0) {
+		say("VB step step=%d name=stress rc=bad-step", step);
+		return;
+	}
+	job.n = present_disks(idx, blks, bdfs);
+	job.idx = idx;
+	job.blks = blks;
+	job.flip = flip[0] ? flip : NULL;
+	job.res = shared_results();
+	if (!job.res) {
+		say("VB step step=%d name=stress rc=no-memory", step);
+		return;
+	}
+	rc = guarded(stress_fn, &job, detail, sizeof(detail),
+		     job.secs + io_timeout);
+	for (int w = 0; w < job.n; w++) {
+		struct load_result *r = &job.res[w];
+
+		say("VB stress step=%d serial=%s bdf=%s ops=%" PRIu64 " bytes=%" PRIu64 " mismatches=%" PRIu64 " errors=%" PRIu64 " detail=%s",
+		    step, disks[idx[w]].serial, bdfs[w], r->ops, r->bytes,
+		    r->mismatches, r->errors, r->detail[0] ? r->detail : "-");
+	}
+	if (job.flip) {
+		struct load_result *r = &job.res[job.n];
+
+		say("VB flip step=%d bdf=%s writes=%" PRIu64 " errors=%" PRIu64 " final=%s detail=%s",
+		    step, job.flip, r->ops, r->errors,
+		    r->final[0] ? r->final : "-",
+		    r->detail[0] ? r->detail : "-");
+	}
+	say("VB step step=%d name=stress rc=%s", step,
+	    rc == GUARD_HANG ? "hang" : rc ? "error" : "ok");
+	munmap(job.res, MAX_DISKS * sizeof(struct load_result));
+}
+
+#define BENCH_BLOCK	(1024 * 1024)	/* sequential request size */
+#define BENCH_RANDOM	4096		/* random read size */
+
+struct blk_job {
+	const char *blk;
+	const struct disk *dk;
+	int secs;
+	struct load_result *r;
+};
+
+/*
+ * One round of the block benchmark on one disk: the whole disk read in
+ * 1 MiB O_DIRECT requests, the same data written back (so the disk keeps
+ * its contents), then 4 KiB reads at random offsets for secs seconds, one
+ * at a time.
+ */
+static int blk_fn(const void *arg, char *detail, size_t dlen)
+{
+	const struct blk_job *job = arg;
+	struct load_result *r = job->r;
+	uint64_t size = job->dk->size, rnd = job->dk->seed, n = 0;
+	unsigned char *data;
+	double t0, until;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/%s", job->blk);
+	fd = open(path, O_RDWR | O_DIRECT);
+	if (fd < 0 || size % BENCH_BLOCK ||
+	    posix_memalign((void **)&data, 4096, size)) {
+		snprintf(detail, dlen, "setup:%s", strerror(errno));
+		return 2;
+	}
+	t0 = now_secs();
+	for (uint64_t off = 0; off < size; off += BENCH_BLOCK)
+		if (pread(fd, data + off, BENCH_BLOCK, off) != BENCH_BLOCK)
+			goto io_error;
+	r->seqread = size / 1e6 / (now_secs() - t0);
+	t0 = now_secs();
+	for (uint64_t off = 0; off < size; off += BENCH_BLOCK)
+		if (pwrite(fd, data + off, BENCH_BLOCK, off) != BENCH_BLOCK)
+			goto io_error;
+	if (fdatasync(fd))
+		goto io_error;
+	r->seqwrite = size / 1e6 / (now_secs() - t0);
+	t0 = now_secs();
+	until = t0 + job->secs;
+	for (; now_secs() < until; n++) {
+		uint64_t off = xorshift(&rnd) % (size / BENCH_RANDOM);
+
+		if (pread(fd, data, BENCH_RANDOM, off * BENCH_RANDOM) !=
+		    BENCH_RANDOM)
+			goto io_error;
+	}
+	r->iops = n / (now_secs() - t0);
+	snprintf(detail, dlen, "ok");
+	return 0;
+io_error:
+	snprintf(detail, dlen, "io:%s", strerror(errno));
+	return 2;
+}
+
+/*
+ * "blkbench <rounds> <seconds>": the block benchmark on every present
+ * disk, one disk at a time so the figures compare, round after round.
+ */
+static void step_blkbench(int step, char *args)
+{
+	char blks[MAX_DISKS][32], bdfs[MAX_DISKS][64], detail[64];
+	int idx[MAX_DISKS], rounds, secs, n;
+	struct load_result *res;
+
+	if (sscanf(args, "%d %d", &rounds, &secs) != 2 || rounds <= 0 ||
+	    secs <= 0 || !(res = shared_results())) {
+		say("VB step step=%d name=blkbench rc=bad-step", step);
+		return;
+	}
+	n = present_disks(idx, blks, bdfs);
+	for (int round = 1; round <= rounds; round++) {
+		for (int w = 0; w < n; w++) {
+			struct blk_job job = { blks[w], &disks[idx[w]], secs,
+					       &res[w] };
+			int rc = guarded(blk_fn, &job, detail, sizeof(detail),
+					 io_timeout + secs);
+
+			say("VB blk step=%d serial=%s bdf=%s round=%d seqread=%.1f seqwrite=%.1f randread=%.0f rc=%d detail=%s",
+			    step, disks[idx[w]].serial, bdfs[w], round,
+			    res[w].seqread, res[w].seqwrite, res[w].iops, rc,
+			    detail);
+		}
+	}
+	say("VB step step=%d name=blkbench rc=ok", step);
+	munmap(res, MAX_DISKS * sizeof(struct load_result));
+}
+
+/*
+ * "trace": the events in the trace buffer (kprobe events named vb_* that
+ * the kernel command line set up), one line each: the event's name and
+ * its key=value fields.
+ */
+static void step_trace(int step)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f;
+
+	mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL);
+	f = fopen("/sys/kernel/tracing/trace", "r");
+	if (!f) {
+		say("VB step step=%d name=trace rc=%s", step, strerror(errno));
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *ev = strstr(line, " vb_"), *colon, fields[512] = "";
+
+		if (line[0] == '#' || !ev || !(colon = strchr(ev, ':')))
+			continue;
+		*colon = 0;
+		for (char *tok = strtok(colon + 1, " \n"); tok;
+		     tok = strtok(NULL, " \n"))
+			if (strchr(tok, '=') && strlen(fields) + strlen(tok) <
+			    sizeof(fields) - 2) {
+				strcat(fields, " ");
+				strcat(fields, tok);
+			}
+		say("VB trace step=%d event=%s%s", step, ev + 1, fields);
+		n++;
+	}
+	fclose(f);
+	say("VB step step=%d name=trace rc=ok events=%d", step, n);
+}
+
 /* How far a hot-plugged disk got: absent, no-driver, no-disk or ready. */
 static const char *plug_state(const char *bdf)
 {
@@ -1077,6 +1451,12 @@ static void run_step(int n, const char *word, char *arg)
 		step_exec(n, arg);
 	} else if (!strcmp(word, "kselftest")) {
 		step_kselftest(n);
+	} else if (!strcmp(word, "stress")) {
+		step_stress(n, arg);
+	} else if (!strcmp(word, "blkbench")) {
+		step_blkbench(n, arg);
+	} else if (!strcmp(word, "trace")) {
+		step_trace(n);
 	} else if (!strcmp(word, "sleep")) {
 		sleep(atoi(arg));
 	} else {

@@ -17,7 +17,9 @@ class Arch:
     console: str                # kernel console device
     channel_dev: str            # the verdict channel as the guest sees it
     channel_args: tuple         # QEMU arguments creating it ({path} filled)
-    fragments: tuple            # configs/ fragments, merged in this order
+    # configs/ fragments, merged in this order: debug* ones only into the
+    # test kernels, bench* ones only into the benchmark kernels.
+    fragments: tuple
     firmware: dict = field(default_factory=dict)   # name -> -bios file
 
 
@@ -33,7 +35,7 @@ ARCHES = {
         channel_dev='/dev/ttyS1',
         channel_args=('-chardev', 'file,id=vbout,path={path}',
                       '-device', 'isa-serial,chardev=vbout'),
-        fragments=('common', 'x86_64', 'debug', 'debug-x86_64'),
+        fragments=('common', 'x86_64', 'debug', 'debug-x86_64', 'bench'),
     ),
     'arm64': Arch(
         name='arm64',
@@ -48,10 +50,16 @@ ARCHES = {
         channel_args=('-device', 'virtio-serial-device',
                       '-chardev', 'file,id=vbout,path={path}',
                       '-device', 'virtconsole,chardev=vbout'),
-        fragments=('common', 'arm64', 'debug', 'debug-arm64'),
+        fragments=('common', 'arm64', 'debug', 'debug-arm64', 'bench'),
         firmware={'edk2': '/usr/share/qemu-efi-aarch64/QEMU_EFI.fd'},
     ),
 }
+
+
+def fragments(arch, flavour):
+    """The fragments of a flavour: 'test' or 'bench'."""
+    skip = 'bench' if flavour == 'test' else 'debug'
+    return [f for f in arch.fragments if not f.startswith(skip)]
 
 
 if __name__ == '__main__':
@@ -59,7 +67,6 @@ if __name__ == '__main__':
     import sys
     a = ARCHES[sys.argv[1]]
     flavour = sys.argv[2] if len(sys.argv) > 2 else 'test'
-    print(' '.join(f for f in a.fragments
-                   if flavour == 'test' or not f.startswith('debug')))
+    print(' '.join(fragments(a, flavour)))
     print(a.cross_compile)
     print(a.image)

@@ -334,6 +334,9 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
             dma(ident, chk['dma'], find_dma(recs, ident, n), f'@{n}')
         else:
             expect(ident, chk, n, f'@{n}')
+    for n, step in enumerate(scn.steps(sc), 1):
+        if step.split()[0] == 'stress':
+            judge_stress(j, sc, recs, n, step.split()[1:])
     if scn.KSELFTEST_STEP in scn.steps(sc):
         j.add('kselftest', scn.kselftest_expect(sc), kselftest_result(recs))
     bad, missing = log_findings(console, sc)
@@ -343,6 +346,51 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
     if sc.get('log', {}).get('once') or sc.get('log', {}).get('forbid'):
         j.add('log.counted', [], log_counts(console, sc))
     return j.checks
+
+
+# A group type switched fewer times than this during a stress step was not
+# exercised under load.
+MIN_FLIPS = 10
+
+
+def judge_stress(j, sc, recs, n, args):
+    """A stress step: every disk whose DMA check must pass (but the idle
+    device) was loaded, with no mismatch and no I/O error; the idle
+    device's group type was switched, each write read back."""
+    flip = args[1] if len(args) > 1 else None
+    got = {r['serial']: r for r in recs
+           if r['kind'] == 'stress' and r.get('step') == str(n)}
+    for disk in scn.disks(sc):
+        if disk['expect']['dma'] != 'pass' or disk.get('bdf') == flip:
+            continue
+        r = got.get(disk['id'])
+        if r is None:
+            res = 'not-reported'
+        elif r['mismatches'] != '0' or r['errors'] != '0':
+            res = (f'mismatches={r["mismatches"]},errors={r["errors"]}:'
+                   f'{r["detail"]}')
+        else:
+            res = 'clean' if int(r['ops']) > 0 else 'no-io'
+        j.add(f'{disk["id"]}.stress@{n}', 'clean', res)
+    if flip:
+        r = next((r for r in recs if r['kind'] == 'flip' and
+                  r.get('step') == str(n)), None)
+        if r is None:
+            res = 'not-reported'
+        elif r['errors'] != '0':
+            res = f'errors={r["errors"]}:{r["detail"]}'
+        else:
+            res = ('clean' if int(r['writes']) >= MIN_FLIPS else
+                   f'writes={r["writes"]}')
+        j.add(f'flip.{flip}@{n}', 'clean', res)
+        # Writing "auto" afterwards gives back the type chosen at boot.
+        idle = next((d for d in scn.disks(sc) if d.get('bdf') == flip), None)
+        if idle and 'group' in idle['expect']:
+            j.add(f'flip.{flip}.auto@{n}', idle['expect']['group'],
+                  r['final'] if r else 'not-reported')
+    r = next((r for r in recs if r['kind'] == 'step' and
+              r.get('step') == str(n)), None)
+    j.add(f'stress.rc@{n}', 'ok', r['rc'] if r else 'not-reported')
 
 
 def dma_result(rec, meta, image):

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Configure and build the guest kernel for one architecture:
 #   build-kernel.sh ARCH [FLAVOUR]
-# FLAVOUR "test" (default) merges the debug fragments; "bench" leaves them
-# out.  The config is allnoconfig plus configs/ fragments (merge_config.sh
+# FLAVOUR "test" (default) merges the debug fragments; "bench" merges the
+# bench ones instead (harness/arches.py).  The config is allnoconfig plus configs/ fragments (merge_config.sh
 # -n); any requested option that olddefconfig dropped fails the build.
 # Objects go to build/obj-ARCH[-FLAVOUR] (O=), compiled through ccache
 # whose cache lives outside the clone.

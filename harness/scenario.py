@@ -67,7 +67,7 @@ KSELFTEST_STEP = 'kselftest'
 STEP_ARGS = {
     'report': (0, 0), 'dma': (0, 1), 'bind-held': (0, 0), 'sysfs': (2, None),
     'unbind': (1, 1), 'bind': (2, 2), 'hotplug': (1, 1), 'exec': (1, None),
-    'sleep': (1, 1),
+    'sleep': (1, 1), 'stress': (1, 2), 'blkbench': (2, 2), 'trace': (0, 0),
 }
 
 
