@@ -46,7 +46,7 @@ kernel-%: tree
 kernels: $(addprefix kernel-,$(ARCHES))
 
 # Kept after the initramfs is built: the harness self-test runs it too.
-.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-%
+.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-% $(BUILD)/iommu_report-%
 
 $(BUILD)/vbinit-%: guest/vbinit.c
 	@mkdir -p $(BUILD)
@@ -60,9 +60,20 @@ $(BUILD)/kselftest-%: $(KSELFTEST_SRC) $(KSELFTESTS)/kselftest_harness.h
 	@mkdir -p $(BUILD)
 	$(CC_$*) $(KSELFTEST_CFLAGS) -o $@ $<
 
+# The series' report tool, run by the scenarios that check its table.
+REPORT_SRC := $(BUILD)/linux/tools/iommu/iommu_report.c
+
+$(REPORT_SRC):
+	@echo "error: $@ is missing: iommu_report comes with the series (make tree)" >&2; exit 1
+
+$(BUILD)/iommu_report-%: $(REPORT_SRC)
+	@mkdir -p $(BUILD)
+	$(CC_$*) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
 $(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
-		$(H)/initramfs.py $(H)/cpio.py
-	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* $@
+		$(BUILD)/iommu_report-% $(H)/initramfs.py $(H)/cpio.py
+	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* \
+		$(BUILD)/iommu_report-$* $@
 
 # The binaries are named too: the harness self-test runs the x86_64 one.
 initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(a))

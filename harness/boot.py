@@ -159,18 +159,24 @@ def _kill(p):
 def parse_verdict(path):
     """The guest's VB lines as dicts, in order.  A forwarded kselftest
     line ("VB ktap ...") keeps its text whole, as line."""
-    recs = []
+    recs, raw = [], []
     for line in _read_text(path).replace('\r', '').split('\n'):
         if line.startswith('VB ktap '):
             recs.append({'kind': 'ktap', 'line': line[len('VB ktap '):]})
             continue
         if not line.startswith('VB '):
+            if line:
+                raw.append(line)
             continue
         words = line.split()
         rec = {'kind': words[1]}
         for w in words[2:]:
             k, _, v = w.partition('=')
             rec[k] = v
+        # What an exec step's program printed comes just before its line.
+        if rec['kind'] == 'step' and rec.get('name') == 'exec':
+            rec['output'] = raw
+        raw = []
         recs.append(rec)
     return recs
 
@@ -337,6 +343,8 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
     for n, step in enumerate(scn.steps(sc), 1):
         if step.split()[0] == 'stress':
             judge_stress(j, sc, recs, n, step.split()[1:])
+        if step.split()[:2] == ['exec', REPORT_TOOL]:
+            judge_report_tool(j, sc, recs, n)
     if scn.KSELFTEST_STEP in scn.steps(sc):
         j.add('kselftest', scn.kselftest_expect(sc), kselftest_result(recs))
     bad, missing = log_findings(console, sc)
@@ -391,6 +399,54 @@ def judge_stress(j, sc, recs, n, args):
     r = next((r for r in recs if r['kind'] == 'step' and
               r.get('step') == str(n)), None)
     j.add(f'stress.rc@{n}', 'ok', r['rc'] if r else 'not-reported')
+
+
+# The series' report tool (tools/iommu), as the initramfs holds it.
+REPORT_TOOL = '/vb/iommu_report'
+
+
+def report_rows(lines):
+    """iommu_report's table: {BDF: {COLUMN: value}}; the reason, last,
+    may contain blanks."""
+    if not lines or not lines[0].startswith('DEVICE'):
+        return {}
+    cols = lines[0].split()
+    rows = {}
+    for line in lines[1:]:
+        vals = line.split(None, len(cols) - 1)
+        if len(vals) == len(cols):
+            rows[vals[0]] = dict(zip(cols, vals))
+    return rows
+
+
+def judge_report_tool(j, sc, recs, n):
+    """iommu_report run as step n lists every device of the guest's last
+    report before it, with the same group, group type and translation."""
+    rec = next((r for r in recs if r['kind'] == 'step' and
+                r.get('step') == str(n)), None)
+    rows = report_rows(rec.get('output', []) if rec else [])
+    prev = max((int(r['step']) for r in recs if r['kind'] == 'dev' and
+                int(r['step']) < n), default=None)
+    diffs = []
+    for dev in (r for r in recs if r['kind'] == 'dev' and
+                int(r['step']) == prev):
+        row = rows.get(dev['bdf'])
+        if row is None:
+            diffs.append(f'{dev["bdf"]}:missing')
+            continue
+        grouped = dev['group'] != 'none'
+        want = {'GROUP': dev['group'] if grouped else '-',
+                'TYPE': dev['type'] if grouped else '-'}
+        if grouped:
+            want['TRANSLATION'] = 'translated'
+        elif row['TRANSLATION'] == 'translated':
+            want['TRANSLATION'] = 'not translated'
+        for col, val in want.items():
+            if row.get(col) != val:
+                diffs.append(f'{dev["bdf"]}:{col}={row.get(col)}!={val}')
+    if prev is None or not rows:
+        diffs = ['no-report' if prev is None else 'no-table']
+    j.add(f'iommu_report@{n}', [], diffs[:6])
 
 
 def dma_result(rec, meta, image):
@@ -560,8 +616,10 @@ def step_summary(rec):
                 f'after {rec["secs"]}s')
     if rec['kind'] == 'kselftest':
         return f'kselftest: exit {rec["rc"]}'
-    return ' '.join(f'{k}={v}' for k, v in rec.items()
-                    if k not in ('kind', 'step'))
+    text = ' '.join(f'{k}={v}' for k, v in rec.items()
+                    if k not in ('kind', 'step', 'output'))
+    return '\n'.join([text] + ['     ' + line
+                               for line in rec.get('output', [])])
 
 
 def main():
