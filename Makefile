@@ -27,7 +27,7 @@ KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_group_type.c
 KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
 .PHONY: all deps tree export kernels kernel-% initramfs demo boot check \
-	gates check-bisect test-harness clean distclean
+	gates check-bisect test-harness clean distclean bench bench-kernel-%
 
 all: check
 
@@ -46,7 +46,8 @@ kernel-%: tree
 kernels: $(addprefix kernel-,$(ARCHES))
 
 # Kept after the initramfs is built: the harness self-test runs it too.
-.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-% $(BUILD)/iommu_report-%
+.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-% $(BUILD)/iommu_report-% \
+	$(BUILD)/dma_map_benchmark-%
 
 $(BUILD)/vbinit-%: guest/vbinit.c
 	@mkdir -p $(BUILD)
@@ -77,6 +78,31 @@ $(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
 
 # The binaries are named too: the harness self-test runs the x86_64 one.
 initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(a))
+
+# make bench: the benchmark kernels (no debug options) and an initramfs that
+# also holds the kernel's DMA mapping benchmark tool, built from the tree.
+DMA_BENCH_SRC := $(BUILD)/linux/tools/testing/selftests/dma/dma_map_benchmark.c
+
+$(BUILD)/dma_map_benchmark-%: $(DMA_BENCH_SRC)
+	@mkdir -p $(BUILD)/bench-include/linux
+	cp $(BUILD)/linux/include/linux/map_benchmark.h $(BUILD)/bench-include/linux/
+	$(CC_$*) -static -O2 -Wall -I $(BUILD)/bench-include -o $@ $<
+
+$(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
+		$(BUILD)/iommu_report-% $(BUILD)/dma_map_benchmark-% \
+		$(H)/initramfs.py $(H)/cpio.py
+	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* \
+		$(BUILD)/iommu_report-$* $(BUILD)/dma_map_benchmark-$* $@
+
+bench-kernel-%: tree
+	@$(H)/build-kernel.sh $* bench
+
+# Not part of make check: figures, not verdicts (see the README).
+bench: deps
+	@$(H)/deps.sh bench
+	@$(MAKE) --no-print-directory $(addprefix bench-kernel-,$(ARCHES)) \
+		$(foreach a,$(ARCHES),$(BUILD)/initramfs-bench-$(a).cpio)
+	@python3 $(H)/bench.py
 
 # The default topology, with its device table.
 demo: deps kernel-x86_64 $(BUILD)/initramfs-x86_64.cpio

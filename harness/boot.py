@@ -42,7 +42,10 @@ def kernel_image(arch):
 
 
 def base_initramfs(arch):
-    return os.path.join(BUILD, f'initramfs-{arch}.cpio')
+    """The initramfs of make initramfs, or another one named by
+    VB_INITRAMFS (make bench's, which also holds its tools)."""
+    return (os.environ.get('VB_INITRAMFS') or
+            os.path.join(BUILD, f'initramfs-{arch}.cpio'))
 
 
 def plan_step(sc, step):

@@ -18,6 +18,8 @@ PKGS=(
 	# checkpatch's SPDX check (scripts/spdxcheck.py)
 	python3-ply python3-git
 )
+# make bench also plots its figures.
+[ "${1:-}" = bench ] && PKGS+=(gnuplot-nox)
 missing=()
 for p in "${PKGS[@]}"; do
 	[[ $p = \#* ]] && continue

@@ -322,6 +322,67 @@ def step_cases(case, tmp):
     pair_cases(case, tmp)
 
 
+def load_judges(case):
+    """The stress and report-tool judges fail what they must."""
+    sc = {'disk': [{'id': 'a', 'expect': {'dma': 'pass'}},
+                   {'id': 'b', 'expect': {'dma': 'pass'}},
+                   {'id': 'i', 'bdf': '0000:13:00.0',
+                    'expect': {'dma': 'pass', 'group': 'DMA-FQ'}}]}
+
+    def stress(recs):
+        j = boot.Judge()
+        boot.judge_stress(j, sc, recs, 4, ['180', '0000:13:00.0'])
+        return {c['name']: c['got'] for c in j.checks if not c['ok']}
+
+    good = [{'kind': 'stress', 'step': '4', 'serial': d, 'ops': '9',
+             'mismatches': '0', 'errors': '0', 'detail': 'ok'}
+            for d in ('a', 'b')]
+    good += [{'kind': 'flip', 'step': '4', 'writes': '20', 'errors': '0',
+              'final': 'DMA-FQ', 'detail': 'ok'},
+             {'kind': 'step', 'step': '4', 'name': 'stress', 'rc': 'ok'}]
+    case(stress(good) == {}, f'stress: clean load passes: {stress(good)}')
+    bad = [dict(r) for r in good]
+    bad[0]['mismatches'] = '1'
+    bad[2]['final'] = 'identity'
+    case(set(stress(bad)) == {'a.stress@4', 'flip.0000:13:00.0.auto@4'},
+         f'stress: a mismatch and a wrong auto type fail: {stress(bad)}')
+    case(set(stress(good[1:])) == {'a.stress@4'},
+         'stress: a disk left out fails')
+    bad = [dict(r) for r in good]
+    bad[2]['writes'] = '3'
+    case(set(stress(bad)) == {'flip.0000:13:00.0@4'},
+         'stress: too few type switches fail')
+
+    table = ['DEVICE        ID         DRIVER  GROUP  TYPE    REQUEST  '
+             'TRANSLATION  REASON',
+             '0000:10:00.0  1b36:000c  pcieport  0  DMA-FQ  none  '
+             'translated   -',
+             '0000:21:00.0  1af4:1042  virtio-pci  -  -  none  undescribed  '
+             'outside every DMAR unit\'s scope']
+    devs = [{'kind': 'dev', 'step': '1', 'bdf': '0000:10:00.0', 'group': '0',
+             'type': 'DMA-FQ'},
+            {'kind': 'dev', 'step': '1', 'bdf': '0000:21:00.0',
+             'group': 'none', 'type': 'not-translated'}]
+
+    def report(lines):
+        j = boot.Judge()
+        recs = devs + [{'kind': 'step', 'step': '3', 'name': 'exec',
+                        'output': lines}]
+        boot.judge_report_tool(j, {}, recs, 3)
+        return j.checks[0]['got']
+
+    case(report(table) == [], f'report tool: agreeing table passes: '
+         f'{report(table)}')
+    case(report(table[:2]) == ['0000:21:00.0:missing'],
+         'report tool: a device left out fails')
+    case(report([table[0], table[1].replace('DMA-FQ', 'identity'),
+                 table[2]]) == ['0000:10:00.0:TYPE=identity!=DMA-FQ'],
+         'report tool: a wrong type fails')
+    case(report([]) == ['no-table'], 'report tool: no output fails')
+    case(boot.report_rows(table)['0000:21:00.0']['REASON'] ==
+         "outside every DMAR unit's scope", 'report tool: reason kept whole')
+
+
 KTAP = '''[    1.0] KTAP version 1
 [    1.0] 1..3
 [    1.1]     KTAP version 1
@@ -405,6 +466,7 @@ def run():
                 case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
     with tempfile.TemporaryDirectory() as tmp:
         step_cases(case, tmp)
+    load_judges(case)
     plan, suites = ktap.parse(KTAP)
     case(plan == 3, 'ktap plan')
     case(suites.get('good', {}).get('ok') is True, 'ktap good')

@@ -1,0 +1,451 @@
+#!/usr/bin/env python3
+"""make bench: figures for the series, measured side by side in one boot.
+
+Usage: bench.py [--arch x86_64|arm64] [--rounds N] [--boots N] [--no-readme]
+
+For each architecture, one boot of bench/<topology>.toml on the benchmark
+kernel (build/obj-ARCH-bench, no debug options) with three identical disks:
+A translated (default DMA domain), B translated but asking for identity
+(pci=iommu_passthrough=), C on a bypassed bridge.  After the scenario's own
+expectations (group types, DMA checked end to end) the guest runs:
+
+  blkbench   O_DIRECT sequential read and write of each whole disk in 1 MiB
+             requests and 4 KiB random reads, disk after disk, ROUNDS times
+  trace      the kprobe events of the boot: every default-domain setup,
+             allocation and domain free, read back from the trace buffer
+  dma_map_benchmark (the kernel's own instrument, bound to each disk in
+             turn through driver_override): map and unmap latency for 1 and
+             2 threads and several buffer sizes, ROUNDS times
+
+Then, on x86_64, the boot cost of the feature: bench/q35-vtd-boot32.toml
+booted BOOTS times with and without a 64-entry pci=iommu_passthrough=,
+alternating, timed to "Run /init" by the kernel's own clock.
+
+Medians of the rounds are the figures; ratios are taken within one boot.
+Results go to build/bench/results.json and results.md, the plot to
+build/bench/dma-map.png, and the figures to the README between the bench
+markers.  A boot that misses its expectations, or a proof that fails, makes
+the run exit 1 after writing what it measured.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+import boot
+import scenario as scn
+
+ROOT = boot.ROOT
+BUILD = boot.BUILD
+OUT = os.path.join(BUILD, 'bench')
+TOPOLOGY = {'x86_64': 'q35-vtd', 'arm64': 'arm64-smmuv3-iort'}
+BOOT32 = 'q35-vtd-boot32'
+DISKS = ('A', 'B', 'C')
+THREADS = (1, 2)
+GRANULES = (1, 16, 256)         # pages per mapping: 4 KiB, 64 KiB, 1 MiB
+MAP_SECS = 2                    # each dma_map_benchmark run
+BLK_SECS = 3                    # random reads per round
+TARGET_B_OVER_C = 1.1           # identity costs at most 10% over no IOMMU
+TARGET_A_OVER_B = 5.0           # translation costs at least 5x identity
+TARGET_BOOT = 0.01              # the list adds under 1% to boot time
+# dma_map_benchmark reports in steps of 100 ns, each sample rounded down:
+# map + unmap can read up to 0.2 us off either way, which at the 0.1 to
+# 0.3 us of B and C is a ratio of 0.5 to 2.  B <= 1.1 x C is judged on
+# the sum over every size and thread count, and per configuration within
+# that resolution.
+RESOLUTION = 0.2
+
+# Every default-domain setup (per group), what it allocated, every free.
+KPROBES = ';'.join([
+    'p:vb/vb_setup,iommu_setup_default_domain,grp=$arg1',
+    'r:vb/vb_alloc,iommu_group_alloc_default_domain,dom=$retval',
+    'p:vb/vb_free,iommu_domain_free,dom=$arg1',
+])
+
+
+def use_bench_kernel(arch):
+    os.environ['VB_OBJ_DIR'] = os.path.join(BUILD, f'obj-{arch}-bench')
+    os.environ['VB_INITRAMFS'] = os.path.join(BUILD,
+                                              f'initramfs-bench-{arch}.cpio')
+    os.environ['VB_RUNS'] = os.path.join(OUT, 'runs')
+
+
+def bench_steps(sc, rounds):
+    """The steps of the main boot, after report and dma."""
+    steps = ['report', 'dma', f'blkbench {rounds} {BLK_SECS}', 'trace']
+    bdfs = {d['id']: d['bdf'] for d in sc['disk']}
+    for disk in DISKS:
+        bdf = bdfs[disk]
+        steps += [f'sysfs /sys/bus/pci/devices/{bdf}/driver_override '
+                  'dma_map_benchmark',
+                  f'unbind {bdf}', f'bind {bdf} dma_map_benchmark']
+        # Rounds outermost, so that a slow patch of the host spreads over
+        # every configuration instead of landing on one.
+        for _ in range(rounds):
+            for t in THREADS:
+                for g in GRANULES:
+                    steps.append(f'exec /vb/dma_map_benchmark -t {t} '
+                                 f'-s {MAP_SECS} -g {g} -b 64')
+        steps.append(f'unbind {bdf}')
+    return steps + [scn.KSELFTEST_STEP]
+
+
+MAP_LINE = re.compile(r'average (map|unmap) latency\(us\):([\d.]+) '
+                      r'standard deviation:([\d.]+)')
+
+
+def parse_map(output):
+    """(map us, map sd, unmap us, unmap sd) from the tool's output."""
+    got = {}
+    for line in output:
+        m = MAP_LINE.search(line)
+        if m:
+            got[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    if set(got) != {'map', 'unmap'}:
+        return None
+    return got['map'] + got['unmap']
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def main_boot(arch, rounds):
+    use_bench_kernel(arch)
+    path = os.path.join(ROOT, 'bench', f'{TOPOLOGY[arch]}.toml')
+    sc = scn.load(path)
+    sc['steps'] = bench_steps(sc, rounds)
+    print(f'>> {arch}: one boot of bench/{TOPOLOGY[arch]}.toml, '
+          f'{len(sc["steps"])} steps', flush=True)
+    res = boot.boot(sc, quiet=True, extra_cmdline=f'kprobe_event={KPROBES}')
+    run = os.path.join(ROOT, res['run_dir'])
+    recs = boot.parse_verdict(os.path.join(run, 'verdict.log'))
+    out = {'arch': arch, 'boot': res['outcome'], 'seconds': res['seconds'],
+           'failed': [c for c in res['checks'] if not c['ok']],
+           'run_dir': res['run_dir']}
+    out['blk'] = blk_figures(recs)
+    out['dma_map'] = map_figures(sc, recs)
+    out['domains'] = domain_proof(recs)
+    return out
+
+
+def blk_figures(recs):
+    per = {}
+    for r in recs:
+        if r['kind'] == 'blk' and r['rc'] == '0':
+            d = per.setdefault(r['serial'], {'seqread': [], 'seqwrite': [],
+                                             'randread': []})
+            for k in d:
+                d[k].append(float(r[k]))
+    return {disk: {k: {'median': median(v), 'min': min(v), 'max': max(v),
+                       'n': len(v)} for k, v in d.items()}
+            for disk, d in per.items()}
+
+
+def map_figures(sc, recs):
+    """Per disk, threads and granule: medians over the rounds of the
+    average map and unmap latency, with the range of the rounds."""
+    steps = sc['steps']
+    bdf_disk = {d['bdf']: d['id'] for d in sc['disk']}
+    bound = None
+    runs = {}
+    for n, step in enumerate(steps, 1):
+        words = step.split()
+        if words[0] == 'bind' and words[2] == 'dma_map_benchmark':
+            bound = bdf_disk[words[1]]
+        if words[0] != 'exec' or 'dma_map_benchmark' not in words[1]:
+            continue
+        t, g = int(words[words.index('-t') + 1]), int(
+            words[words.index('-g') + 1])
+        rec = next((r for r in recs if r['kind'] == 'step' and
+                    r.get('step') == str(n)), None)
+        got = parse_map(rec.get('output', [])) if rec else None
+        runs.setdefault(f'{bound}/{t}/{g}', []).append(got)
+    figs = {}
+    for key, vals in runs.items():
+        ok = [v for v in vals if v]
+        total = [v[0] + v[2] for v in ok]
+        figs[key] = {
+            'runs': len(vals), 'ok': len(ok),
+            'map': median([v[0] for v in ok]),
+            'map_sd': median([v[1] for v in ok]),
+            'unmap': median([v[2] for v in ok]),
+            'unmap_sd': median([v[3] for v in ok]),
+            'total': median(total),
+            'total_min': min(total) if total else None,
+            'total_max': max(total) if total else None,
+        }
+    return figs
+
+
+def domain_proof(recs):
+    """Each group's default domain set up and allocated once during boot,
+    and no domain freed (a DMA domain built and then replaced would be)."""
+    ev = [r for r in recs if r['kind'] == 'trace']
+    setups = {}
+    for r in ev:
+        if r['event'] == 'vb_setup':
+            setups[r['grp']] = setups.get(r['grp'], 0) + 1
+    allocs = sum(r['event'] == 'vb_alloc' for r in ev)
+    frees = sum(r['event'] == 'vb_free' for r in ev)
+    first_report = min((int(r['step']) for r in recs if r['kind'] == 'dev'),
+                       default=None)
+    groups = {r['group'] for r in recs if r['kind'] == 'dev' and
+              int(r['step']) == first_report and r['group'] != 'none'}
+    ok = (len(setups) == len(groups) and
+          all(c == 1 for c in setups.values()) and
+          allocs == len(setups) and frees == 0 and bool(groups))
+    return {'groups': len(groups), 'groups_set_up': len(setups),
+            'most_setups_per_group': max(setups.values(), default=0),
+            'allocations': allocs, 'frees': frees, 'ok': ok}
+
+
+def pt_list():
+    """64 entries: the 32 functions by address, asking for translation,
+    and 32 addresses on a bus that does not exist."""
+    present = [f'translate@0000:00:{s:02x}.{f}' for s in range(8, 12)
+               for f in range(8)]
+    absent = [f'identity@0000:7{s - 8}:{s:02x}.{f}' for s in range(8, 12)
+              for f in range(8)]
+    return ';'.join(present + absent)
+
+
+INIT_LINE = re.compile(r'^\[\s*([\d.]+)\] Run /init as init process', re.M)
+
+
+def boot_cost(boots):
+    """Kernel time to /init, with and without the list, alternating."""
+    use_bench_kernel('x86_64')
+    path = os.path.join(ROOT, 'bench', f'{BOOT32}.toml')
+    lst = pt_list()
+    times = {'without': [], 'with': []}
+    bad = []
+    print(f'>> x86_64: boot cost, {boots} boots each way, alternating',
+          flush=True)
+    for i in range(boots):
+        for which in ('without', 'with'):
+            sc = scn.load(path)
+            sc['name'] = f'{BOOT32}-{which}'
+            extra = f'pci=iommu_passthrough={lst}' if which == 'with' else ''
+            res = boot.boot(sc, quiet=True, extra_cmdline=extra)
+            if res['outcome'] != 'pass':
+                bad.append(f'{which}#{i + 1}: ' + ', '.join(
+                    c['name'] for c in res['checks'] if not c['ok']))
+            with open(os.path.join(ROOT, res['run_dir'], 'console.log'),
+                      errors='replace') as f:
+                console = f.read()
+            m = INIT_LINE.search(console)
+            if m:
+                times[which].append(float(m.group(1)))
+            else:
+                bad.append(f'{which}#{i + 1}: no "Run /init" line')
+            if which == 'with':
+                # The list must have been taken whole: no entry rejected.
+                if 'Ignoring invalid iommu_passthrough' in console:
+                    bad.append(f'with#{i + 1}: an entry was rejected')
+    mw, mo = median(times['with']), median(times['without'])
+    # Each "with" boot against the "without" boot just before it, so that
+    # a drift of the host over the run cancels out.
+    diffs = [w - o for w, o in zip(times['with'], times['without'])]
+    return {'entries': lst.count(';') + 1, 'devices': 32,
+            'cmdline_bytes': len(lst),
+            'without': times['without'], 'with': times['with'],
+            'median_without': mo, 'median_with': mw,
+            'ratio': mw / mo if mw and mo else None,
+            'paired': median(diffs) / mo if diffs and mo else None,
+            'spread_without': (min(times['without'], default=None),
+                               max(times['without'], default=None)),
+            'failed': bad}
+
+
+def targets(res):
+    """Each target of the issue, judged on the figures of one boot."""
+    out = []
+    for arch, r in res['arches'].items():
+        dm = r['dma_map']
+        sums = [0.0, 0.0, 0.0]
+        for t in THREADS:
+            for g in GRANULES:
+                a, b, c = (dm.get(f'{d}/{t}/{g}', {}).get('total')
+                           for d in DISKS)
+                if not (a and b and c):
+                    out.append((f'{arch} t={t} g={g}', 'no figures', False))
+                    continue
+                sums = [x + y for x, y in zip(sums, (a, b, c))]
+                out.append((f'{arch} B vs C, {t} thread(s), {g * 4} KiB',
+                            f'{b:.1f} vs {c:.1f} us, {b / c:.2f}x (<= '
+                            f'{TARGET_B_OVER_C}x + {RESOLUTION} us)',
+                            b <= TARGET_B_OVER_C * c + RESOLUTION))
+                out.append((f'{arch} A / B, {t} thread(s), {g * 4} KiB',
+                            f'{a / b:.1f}x (>= {TARGET_A_OVER_B}x)',
+                            a / b >= TARGET_A_OVER_B))
+        if sums[1] and sums[2]:
+            out.append((f'{arch} B / C, sum over all sizes and threads',
+                        f'{sums[1] / sums[2]:.2f}x (<= {TARGET_B_OVER_C}x)',
+                        sums[1] / sums[2] <= TARGET_B_OVER_C))
+        out.append((f'{arch} default domains allocated once',
+                    json.dumps(r['domains']), r['domains']['ok']))
+    bc = res.get('boot_cost')
+    if bc and bc['ratio']:
+        out.append(('boot to /init with the 64-entry list, medians',
+                    f'{(bc["ratio"] - 1) * 100:+.2f}% (< {TARGET_BOOT:.0%})',
+                    bc['ratio'] - 1 < TARGET_BOOT))
+        out.append(('the same, median of the paired differences',
+                    f'{bc["paired"] * 100:+.2f}% (< {TARGET_BOOT:.0%})',
+                    bc['paired'] < TARGET_BOOT))
+    return out
+
+
+def fmt(x, spec='.1f'):
+    return '-' if x is None else format(x, spec)
+
+
+def markdown(res):
+    lines = []
+    for arch, r in res['arches'].items():
+        lines += [f'**{arch}** (`bench/{TOPOLOGY[arch]}.toml`, one boot, '
+                  f'{res["rounds"]} rounds, medians; outcome of the boot\'s '
+                  f'own checks: {r["boot"]})', '',
+                  '| disk | seq read MB/s | seq write MB/s | 4K rand read IOPS |',
+                  '|---|---|---|---|']
+        for d in DISKS:
+            b = r['blk'].get(d, {})
+            lines.append(f'| {d} | ' + ' | '.join(
+                fmt(b.get(k, {}).get('median'), '.1f' if k != 'randread'
+                    else '.0f')
+                for k in ('seqread', 'seqwrite', 'randread')) + ' |')
+        lines += ['', '| dma_map_benchmark, us (map + unmap) | '
+                  + ' | '.join(f'{d}' for d in DISKS) + ' | B/C | A/B |',
+                  '|---|---|---|---|---|---|']
+        for t in THREADS:
+            for g in GRANULES:
+                vals = [r['dma_map'].get(f'{d}/{t}/{g}', {}) for d in DISKS]
+                tot = [v.get('total') for v in vals]
+                cells = [f'{fmt(v.get("map"))} + {fmt(v.get("unmap"))} '
+                         f'({fmt(v.get("total_min"))}-'
+                         f'{fmt(v.get("total_max"))})' for v in vals]
+                bc = fmt(tot[1] / tot[2], '.2f') if tot[1] and tot[2] else '-'
+                ab = fmt(tot[0] / tot[1], '.1f') if tot[0] and tot[1] else '-'
+                lines.append(f'| {t} thread(s), {g * 4} KiB | '
+                             + ' | '.join(cells) + f' | {bc} | {ab} |')
+        dp = r['domains']
+        lines += ['', f'Default domains: {dp["groups"]} groups, '
+                  f'{dp["groups_set_up"]} set up, at most '
+                  f'{dp["most_setups_per_group"]} setup per group, '
+                  f'{dp["allocations"]} allocations, {dp["frees"]} domains '
+                  f'freed during boot: {"proven once each" if dp["ok"] else "NOT once each"}.',
+                  '']
+    bc = res.get('boot_cost')
+    if bc:
+        lines += [f'**Boot cost** (`bench/{BOOT32}.toml`, {len(bc["with"])} '
+                  f'boots each way, alternating, kernel time to "Run /init"): '
+                  f'without the list {fmt(bc["median_without"], ".3f")} s, '
+                  f'with {bc["entries"]} entries over {bc["devices"]} '
+                  f'devices {fmt(bc["median_with"], ".3f")} s, ratio '
+                  f'{fmt(bc["ratio"], ".4f")}; median paired difference '
+                  f'{fmt(bc["paired"] and bc["paired"] * 100, "+.2f")}%; '
+                  f'boots without the list ranged '
+                  f'{fmt(bc["spread_without"][0], ".3f")}-'
+                  f'{fmt(bc["spread_without"][1], ".3f")} s.', '']
+    lines += ['| target | measured | met |', '|---|---|---|']
+    lines += [f'| {n} | {v} | {"yes" if ok else "**no**"} |'
+              for n, v, ok in targets(res)]
+    return '\n'.join(lines) + '\n'
+
+
+def plot(res):
+    """A PNG of the map+unmap medians per disk, size and thread count."""
+    data = os.path.join(OUT, 'dma-map.dat')
+    rows = []
+    for arch, r in res['arches'].items():
+        for t in THREADS:
+            for g in GRANULES:
+                vals = [r['dma_map'].get(f'{d}/{t}/{g}', {}).get('total')
+                        for d in DISKS]
+                rows.append(f'"{arch} {t}t {g * 4}K" ' +
+                            ' '.join(fmt(v, '.2f') for v in vals))
+    with open(data, 'w') as f:
+        f.write('\n'.join(rows) + '\n')
+    png = os.path.join(OUT, 'dma-map.png')
+    script = f'''
+set terminal pngcairo size 1100,500 noenhanced
+set output "{png}"
+set title "dma_map_benchmark: map + unmap latency, median of rounds (us, log scale)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set ylabel "us"
+set xtics rotate by -30
+set key top left
+set datafile missing "-"
+plot "{data}" using 2:xtic(1) title "A translated (DMA-FQ)", \\
+     "" using 3 title "B identity (requested)", \\
+     "" using 4 title "C bypassed (no IOMMU)"
+'''
+    r = subprocess.run(['gnuplot'], input=script, text=True,
+                       capture_output=True)
+    if r.returncode:
+        print(f'gnuplot failed: {r.stderr.strip()}', file=sys.stderr)
+        return None
+    return png
+
+
+BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
+
+
+def update_readme(md):
+    path = os.path.join(ROOT, 'README.md')
+    with open(path) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        print('README has no bench markers; not updated', file=sys.stderr)
+        return
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    body = ('\nMeasured by `make bench` (TCG, no KVM: absolute figures are '
+            'those of an emulated machine; the ratios within one boot are '
+            'the point).\n\n' + md)
+    with open(path, 'w') as f:
+        f.write(head + BEGIN + body + END + tail)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--arch', choices=tuple(TOPOLOGY), action='append')
+    ap.add_argument('--rounds', type=int, default=5)
+    ap.add_argument('--boots', type=int, default=7)
+    ap.add_argument('--no-readme', action='store_true')
+    a = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    res = {'rounds': a.rounds, 'arches': {}}
+    for arch in a.arch or TOPOLOGY:
+        res['arches'][arch] = main_boot(arch, a.rounds)
+    if a.boots and 'x86_64' in (a.arch or TOPOLOGY):
+        res['boot_cost'] = boot_cost(a.boots)
+    md = markdown(res)
+    with open(os.path.join(OUT, 'results.json'), 'w') as f:
+        json.dump(res, f, indent=1)
+    with open(os.path.join(OUT, 'results.md'), 'w') as f:
+        f.write(md)
+    png = plot(res)
+    print(md)
+    print(f'>> results: {os.path.relpath(OUT, ROOT)}/results.json, '
+          f'results.md' + (f', {os.path.relpath(png, ROOT)}' if png else ''))
+    if not a.no_readme:
+        update_readme(md)
+    broken = [f'{arch}: boot {r["boot"]}: ' + ', '.join(
+        c['name'] for c in r['failed']) for arch, r in
+        res['arches'].items() if r['boot'] != 'pass']
+    broken += res.get('boot_cost', {}).get('failed', [])
+    broken += [n for n, _, ok in targets(res) if not ok and 'domains' in n]
+    for b in broken:
+        print(f'bench: {b}', file=sys.stderr)
+    return 1 if broken else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
