@@ -23,14 +23,15 @@ alternating, timed to "Run /init" by the kernel's own clock.
 
 Medians of the rounds are the figures; ratios are taken within one boot.
 Results go to build/bench/results.json and results.md, the plot to
-build/bench/dma-map.png, and the figures to the README between the bench
-markers.  A boot that misses its expectations, or a proof that fails, makes
+build/bench/dma-map.png (copied to bench/dma-map.png), and the figures to
+the README between the bench markers.  A boot that misses its expectations, or a proof that fails, makes
 the run exit 1 after writing what it measured.
 """
 import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -371,7 +372,7 @@ def plot(res):
         f.write('\n'.join(rows) + '\n')
     png = os.path.join(OUT, 'dma-map.png')
     script = f'''
-set terminal pngcairo size 1100,500 noenhanced
+set terminal pngcairo size 1200,500 noenhanced
 set output "{png}"
 set title "dma_map_benchmark: map + unmap latency, median of rounds (us, log scale)"
 set style data histogram
@@ -380,7 +381,7 @@ set style fill solid 0.8 border -1
 set logscale y
 set ylabel "us"
 set xtics rotate by -30
-set key top left
+set key outside right
 set datafile missing "-"
 plot "{data}" using 2:xtic(1) title "A translated (DMA-FQ)", \\
      "" using 3 title "B identity (requested)", \\
@@ -397,7 +398,11 @@ plot "{data}" using 2:xtic(1) title "A translated (DMA-FQ)", \\
 BEGIN, END = '<!-- bench:begin -->', '<!-- bench:end -->'
 
 
-def update_readme(md):
+def update_readme(md, png):
+    """The block between the bench markers, and the plot beside it."""
+    if png:
+        shutil.copyfile(png, os.path.join(ROOT, 'bench', 'dma-map.png'))
+        md += '\n![dma_map_benchmark medians](bench/dma-map.png)\n'
     path = os.path.join(ROOT, 'README.md')
     with open(path) as f:
         text = f.read()
@@ -419,13 +424,20 @@ def main():
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--boots', type=int, default=7)
     ap.add_argument('--no-readme', action='store_true')
+    ap.add_argument('--from-json', action='store_true',
+                    help='no boot: tables, plot and README from the last '
+                    'results.json')
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
-    res = {'rounds': a.rounds, 'arches': {}}
-    for arch in a.arch or TOPOLOGY:
-        res['arches'][arch] = main_boot(arch, a.rounds)
-    if a.boots and 'x86_64' in (a.arch or TOPOLOGY):
-        res['boot_cost'] = boot_cost(a.boots)
+    if a.from_json:
+        with open(os.path.join(OUT, 'results.json')) as f:
+            res = json.load(f)
+    else:
+        res = {'rounds': a.rounds, 'arches': {}}
+        for arch in a.arch or TOPOLOGY:
+            res['arches'][arch] = main_boot(arch, a.rounds)
+        if a.boots and 'x86_64' in (a.arch or TOPOLOGY):
+            res['boot_cost'] = boot_cost(a.boots)
     md = markdown(res)
     with open(os.path.join(OUT, 'results.json'), 'w') as f:
         json.dump(res, f, indent=1)
@@ -436,7 +448,7 @@ def main():
     print(f'>> results: {os.path.relpath(OUT, ROOT)}/results.json, '
           f'results.md' + (f', {os.path.relpath(png, ROOT)}' if png else ''))
     if not a.no_readme:
-        update_readme(md)
+        update_readme(md, png)
     broken = [f'{arch}: boot {r["boot"]}: ' + ', '.join(
         c['name'] for c in r['failed']) for arch, r in
         res['arches'].items() if r['boot'] != 'pass']
