@@ -13,8 +13,9 @@ PKGS=(
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	# guests
 	qemu-system-x86 qemu-system-arm qemu-efi-aarch64
-	# static gates
-	sparse coccinelle
+	# static gates; spatch compiles the kernel's script:ocaml rules with
+	# ocamlopt, which the coccinelle package does not pull in
+	sparse coccinelle ocaml-nox
 	# checkpatch's SPDX check (scripts/spdxcheck.py)
 	python3-ply python3-git
 )

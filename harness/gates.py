@@ -194,10 +194,25 @@ def _per_file(files, run, arch_of):
                 reports[(rev, f)] = []
     git('checkout', '-q', head)
     for f, _ in plan:
-        extra = _norm(reports[(head, f)]) - _norm(reports[('base', f)])
+        extra = compare(reports[('base', f)], reports[(head, f)])
         if extra:
-            new[f] = sorted(extra.elements())
+            new[f] = extra
     return new, missing
+
+
+TOOL_FAILED = re.compile(r'^(build|coccicheck) failed: ')
+
+
+def compare(base, head):
+    """The lines of a file's report at head that its report at base lacks.
+    A tool that did not run is a failure at either revision, even when it
+    failed the same way at both: two failed runs compared would pass a file
+    that nothing examined."""
+    broken = [ln for ln in head if TOOL_FAILED.match(ln)]
+    broken += ['at base: ' + ln for ln in base if TOOL_FAILED.match(ln)]
+    extra = _norm(ln for ln in head if not TOOL_FAILED.match(ln)) - \
+        _norm(ln for ln in base if not TOOL_FAILED.match(ln))
+    return broken + sorted(extra.elements())
 
 
 def _gate_tool(name, files, run, arch_of=_obj_arch):

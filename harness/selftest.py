@@ -9,7 +9,8 @@
   failure -> xpass;
 - steps, [[hotplug]] and [[check]]: the plan the guest gets, the judging
   of each step apart, the kselftest verdict;
-- the QMP client and the hot-plug watcher, against a fake QEMU monitor.
+- the QMP client and the hot-plug watcher, against a fake QEMU monitor;
+- the static gates' base/head comparison, tool failures included.
 """
 import json
 import os
@@ -20,6 +21,7 @@ import threading
 
 import boot
 import dmadata
+import gates
 import ktap
 import qmp
 import scenario as scn
@@ -397,6 +399,25 @@ KTAP = '''[    1.0] KTAP version 1
 '''
 
 
+def gate_cases(case):
+    """The static gates' base/head comparison: a new report counts, a
+    moved one does not, and a tool that failed to run counts even when it
+    failed the same way at the base."""
+    w = 'a.c:10:5: warning: bad'
+    case(gates.compare([w], ['a.c:12:5: warning: bad']) == [],
+         'gate: a report that only moved is not new')
+    case(gates.compare([], [w]) == ['a.c: warning: bad'],
+         'gate: a new report is found')
+    case(gates.compare([w], [w, w]) == ['a.c: warning: bad'],
+         'gate: a second copy of a report is new')
+    fail = 'coccicheck failed: No OCaml compiler found!'
+    case(gates.compare([fail], [fail]) == [fail, 'at base: ' + fail],
+         'gate: a tool failing at both revisions still fails')
+    case(gates.compare(['build failed: make: Error 2'], []) ==
+         ['at base: build failed: make: Error 2'],
+         'gate: a tool failing at the base fails')
+
+
 def run():
     global COUNT
     fails = []
@@ -467,6 +488,7 @@ def run():
     with tempfile.TemporaryDirectory() as tmp:
         step_cases(case, tmp)
     load_judges(case)
+    gate_cases(case)
     plan, suites = ktap.parse(KTAP)
     case(plan == 3, 'ktap plan')
     case(suites.get('good', {}).get('ok') is True, 'ktap good')
