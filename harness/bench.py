@@ -81,16 +81,21 @@ def bench_steps(sc, rounds):
     for disk in DISKS:
         bdf = bdfs[disk]
         steps += [f'sysfs /sys/bus/pci/devices/{bdf}/driver_override '
-                  'dma_map_benchmark',
-                  f'unbind {bdf}', f'bind {bdf} dma_map_benchmark']
-        # Rounds outermost, so that a slow patch of the host spreads over
-        # every configuration instead of landing on one.
-        for _ in range(rounds):
+                  'dma_map_benchmark', f'unbind {bdf}']
+    # Rounds outermost and the disks in a rotated order each round, so that
+    # a slow patch of the host, or what one disk's run leaves behind (a
+    # flush queue still draining after A), spreads over every disk instead
+    # of landing on one.  The instrument serves one device at a time: bind
+    # it to each disk in turn.
+    for r in range(rounds):
+        for disk in DISKS[r % len(DISKS):] + DISKS[:r % len(DISKS)]:
+            bdf = bdfs[disk]
+            steps.append(f'bind {bdf} dma_map_benchmark')
             for t in THREADS:
                 for g in GRANULES:
                     steps.append(f'exec /vb/dma_map_benchmark -t {t} '
                                  f'-s {MAP_SECS} -g {g} -b 64')
-        steps.append(f'unbind {bdf}')
+            steps.append(f'unbind {bdf}')
     return steps + [scn.KSELFTEST_STEP]
 
 
