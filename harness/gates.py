@@ -200,7 +200,15 @@ def _per_file(files, run, arch_of):
     return new, missing
 
 
-TOOL_FAILED = re.compile(r'^(build|coccicheck) failed: ')
+TOOLS = ('build', 'coccicheck')
+TOOL_FAILED = re.compile(r'^(%s) failed: ' % '|'.join(TOOLS))
+
+
+def tool_failed(tool, out):
+    """The last lines of a tool run that failed, marked so that compare()
+    counts them whatever the other revision gave."""
+    assert tool in TOOLS
+    return [f'{tool} failed: {ln}' for ln in out[-5:]]
 
 
 def compare(base, head):
@@ -239,7 +247,7 @@ def _check_file(arch, f, *check, silent=True):
     r = _kmake(arch, 'C=1', *check, f[:-2] + '.o', silent=silent)
     out = (r.stdout + r.stderr).splitlines()
     if r.returncode:
-        return out, [f'build failed: {ln}' for ln in out[-5:]]
+        return out, tool_failed('build', out)
     return out, []
 
 
@@ -257,8 +265,7 @@ def _cocci(arch, f):
         r = sh(['make', 'coccicheck', 'MODE=report', f'M={where}'],
                cwd=VERIFY, check=False)
         out = (r.stdout + r.stderr).splitlines()
-        failed = [f'coccicheck failed: {ln}' for ln in out[-5:]] \
-            if r.returncode else []
+        failed = tool_failed('coccicheck', out) if r.returncode else []
         return failed + [ln for ln in out if ln.startswith(f + ':')]
     out, failed = _check_file(arch, f, f'CHECK={VERIFY}/scripts/coccicheck',
                               'MODE=report', silent=False)

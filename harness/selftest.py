@@ -410,11 +410,11 @@ def gate_cases(case):
          'gate: a new report is found')
     case(gates.compare([w], [w, w]) == ['a.c: warning: bad'],
          'gate: a second copy of a report is new')
-    fail = 'coccicheck failed: No OCaml compiler found!'
+    fail = gates.tool_failed('coccicheck', ['No OCaml compiler found!'])[0]
     case(gates.compare([fail], [fail]) == [fail, 'at base: ' + fail],
          'gate: a tool failing at both revisions still fails')
-    case(gates.compare(['build failed: make: Error 2'], []) ==
-         ['at base: build failed: make: Error 2'],
+    built = gates.tool_failed('build', ['make: Error 2'])
+    case(gates.compare(built, []) == ['at base: build failed: make: Error 2'],
          'gate: a tool failing at the base fails')
 
 
