@@ -5,6 +5,11 @@
 #   make demo    set up everything, boot the default topology, show devices
 #   make check   run every test; the last line is "N passed, N failed"
 # See the README for the others.
+#
+# Two kernel bases (harness/bases.py): mainline, the series to post
+# (build/linux, patches/), and deb12, its Debian 12 backport
+# (build/linux-deb12, backport/deb12/).  BASE=deb12 picks the backport for
+# export, check-bisect and boot; make tree and make check cover both.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,6 +19,7 @@ H := $(ROOT)/harness
 ARCHES := x86_64 arm64
 DEMO_SCENARIO ?= q35-vtd-bypass
 SCENARIO ?= $(DEMO_SCENARIO)
+BASE ?= mainline
 
 # Guest program: static, so the initramfs needs no libraries.
 GUEST_CFLAGS := -static -O2 -Wall -Wextra -Wno-format-truncation
@@ -21,27 +27,43 @@ CC_x86_64 := gcc
 CC_arm64 := aarch64-linux-gnu-gcc
 
 # The kselftest every guest runs as its last step comes with the series, in
-# the kernel tree; it is built static like the guest program.
-KSELFTESTS := $(BUILD)/linux/tools/testing/selftests
+# the kernel tree; it is built static like the guest program.  One
+# initramfs serves both bases: its programs come from the mainline tree
+# (build/linux) only, never from the backport's, even when mainline lacks
+# them.
+MAINLINE := $(BUILD)/linux
+KSELFTESTS := $(MAINLINE)/tools/testing/selftests
 KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_group_type.c
 KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
-.PHONY: all deps tree export kernels kernel-% initramfs demo boot check \
-	gates check-bisect test-harness clean distclean bench bench-kernel-%
+.PHONY: all deps tree tree-% export kernels kernel-% kernel-deb12-% \
+	initramfs demo boot check check-all gates check-bisect test-harness \
+	clean distclean bench bench-kernel-%
 
 all: check
 
+# Debian packages, then QEMU 10 unpacked into build/qemu-10 (pinned, from
+# bookworm-backports; scenarios with qemu = "10" boot it).
 deps:
 	@$(H)/deps.sh
+	@$(H)/fetch-debs.sh qemu10
 
-tree: deps
-	@$(H)/tree.sh
+# Both trees; tree-mainline or tree-deb12 for one.
+tree: tree-mainline tree-deb12
+
+tree-%: deps
+	@BASE=$* $(H)/tree.sh
 
 export:
-	@$(H)/export.sh
+	@BASE=$(BASE) $(H)/export.sh
 
-kernel-%: tree
-	@$(H)/build-kernel.sh $*
+# kernel-ARCH: mainline (build/obj-ARCH); kernel-deb12-ARCH: the backport
+# (build/obj-deb12-ARCH).  make picks the pattern with the shorter stem.
+kernel-deb12-%: tree-deb12
+	@BASE=deb12 $(H)/build-kernel.sh $*
+
+kernel-%: tree-mainline
+	@BASE=mainline $(H)/build-kernel.sh $*
 
 kernels: $(addprefix kernel-,$(ARCHES))
 
@@ -55,17 +77,17 @@ $(BUILD)/vbinit-%: guest/vbinit.c
 
 # No initramfs without the kselftest: a missing source stops the build.
 $(KSELFTEST_SRC):
-	@echo "error: $@ is missing: the iommu_groups kselftest comes with the series (make tree)" >&2; exit 1
+	@echo "error: $@ is missing: the iommu_groups kselftest comes with the mainline series (make tree)" >&2; exit 1
 
 $(BUILD)/kselftest-%: $(KSELFTEST_SRC) $(KSELFTESTS)/kselftest_harness.h
 	@mkdir -p $(BUILD)
 	$(CC_$*) $(KSELFTEST_CFLAGS) -o $@ $<
 
 # The series' report tool, run by the scenarios that check its table.
-REPORT_SRC := $(BUILD)/linux/tools/iommu/iommu_report.c
+REPORT_SRC := $(MAINLINE)/tools/iommu/iommu_report.c
 
 $(REPORT_SRC):
-	@echo "error: $@ is missing: iommu_report comes with the series (make tree)" >&2; exit 1
+	@echo "error: $@ is missing: iommu_report comes with the mainline series (make tree)" >&2; exit 1
 
 $(BUILD)/iommu_report-%: $(REPORT_SRC)
 	@mkdir -p $(BUILD)
@@ -81,11 +103,11 @@ initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(
 
 # make bench: the benchmark kernels (no debug options) and an initramfs that
 # also holds the kernel's DMA mapping benchmark tool, built from the tree.
-DMA_BENCH_SRC := $(BUILD)/linux/tools/testing/selftests/dma/dma_map_benchmark.c
+DMA_BENCH_SRC := $(MAINLINE)/tools/testing/selftests/dma/dma_map_benchmark.c
 
 $(BUILD)/dma_map_benchmark-%: $(DMA_BENCH_SRC)
 	@mkdir -p $(BUILD)/bench-include/linux
-	cp $(BUILD)/linux/include/linux/map_benchmark.h $(BUILD)/bench-include/linux/
+	cp $(MAINLINE)/include/linux/map_benchmark.h $(BUILD)/bench-include/linux/
 	$(CC_$*) -static -O2 -Wall -I $(BUILD)/bench-include -o $@ $<
 
 $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
@@ -94,8 +116,8 @@ $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
 	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* \
 		$(BUILD)/iommu_report-$* $(BUILD)/dma_map_benchmark-$* $@
 
-bench-kernel-%: tree
-	@$(H)/build-kernel.sh $* bench
+bench-kernel-%: tree-mainline
+	@BASE=mainline $(H)/build-kernel.sh $* bench
 
 # Not part of make check: figures, not verdicts (see the README).
 bench: deps
@@ -108,21 +130,34 @@ bench: deps
 demo: deps kernel-x86_64 $(BUILD)/initramfs-x86_64.cpio
 	@python3 $(H)/boot.py $(DEMO_SCENARIO)
 
-# One scenario: make boot SCENARIO=name (logs stay in build/runs/name/).
+# One scenario: make boot SCENARIO=name [BASE=deb12] (logs stay in
+# build/runs/name/, build/runs/deb12/name/).
 boot: deps
 	@arch=$$(python3 $(H)/check.py --arch-of $(SCENARIO)); \
-	$(MAKE) --no-print-directory kernel-$$arch $(BUILD)/initramfs-$$arch.cpio; \
-	python3 $(H)/boot.py $(SCENARIO)
+	kernel=kernel-$$arch; [ $(BASE) = mainline ] || kernel=kernel-$(BASE)-$$arch; \
+	$(MAKE) --no-print-directory $$kernel $(BUILD)/initramfs-$$arch.cpio; \
+	python3 $(H)/boot.py --base $(BASE) $(SCENARIO)
 
-check: deps kernels initramfs
+# The kernels come from check.py: mainline on both arches, the backport on
+# the arches of its KUnit boots and backport scenarios (all for check-all).
+check: deps
+	@kernels=$$(python3 $(H)/check.py --kernels); \
+	$(MAKE) --no-print-directory $$kernels initramfs
 	@python3 $(H)/check.py
+
+# make check on every base: every scenario, gate and KUnit boot on each.
+check-all: deps
+	@kernels=$$(python3 $(H)/check.py --all --kernels); \
+	$(MAKE) --no-print-directory $$kernels initramfs
+	@python3 $(H)/check.py --all
 
 gates: deps tree
 	@python3 $(H)/check.py --only gates
 
-# Every patch of the series in turn builds for x86_64 (bisectability).
-check-bisect: deps tree
-	@$(H)/bisect.sh
+# Every patch of the base's series in turn builds for x86_64
+# (bisectability); the record is the base's (harness/bases.py).
+check-bisect: deps tree-$(BASE)
+	@BASE=$(BASE) $(H)/bisect.sh
 
 clean:
 	rm -rf $(BUILD)/runs $(BUILD)/obj-* $(BUILD)/vbinit-* \

@@ -1,24 +1,28 @@
 #!/bin/bash
-# make check-bisect: every patch of the series, in turn, builds for x86_64.
-# Works in build/verify (a fresh git am of patches/) with its own object
-# dir, then records the series digest in series/bisect-verified, which the
-# 'bisect' gate of make check compares with the series it is given.  Run it
-# before exporting a changed series (it takes one incremental build per
-# patch, too long for CI's budget as the series grows).
+# make check-bisect [BASE=deb12]: every patch of the base's series, in
+# turn, builds for x86_64.  Works in the base's verify worktree (a fresh
+# git am of its series: build/verify, build/verify-deb12) with its own
+# object dir (build/obj-bisect, build/obj-deb12-bisect), then records the
+# series digest in the base's record (series/bisect-verified,
+# backport/deb12/bisect-verified: harness/bases.py), which the 'bisect'
+# gate of make check compares with the series it is given.  Run it before
+# exporting a changed series (it takes one incremental build per patch,
+# too long for CI's budget as the series grows).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 python3 - <<'PY'
-import sys; sys.path.insert(0, "harness")
+import os, sys; sys.path.insert(0, "harness")
 import gates
-err = gates.make_verify_tree()
+err = gates.make_verify_tree(gates.where(os.environ["BASE"]))
 if err:
     sys.exit(f"error: {err}")
 PY
-verify=$BUILD/verify
-obj=$BUILD/obj-bisect
+verify=$VERIFY
+obj=$(obj_dir bisect)
+config=$(obj_dir x86_64)/.config
 mkdir -p "$obj"
-[ -f "$BUILD/obj-x86_64/.config" ] || "$ROOT/harness/build-kernel.sh" x86_64
-cp "$BUILD/obj-x86_64/.config" "$obj/.config"
+[ -f "$config" ] || "$ROOT/harness/build-kernel.sh" x86_64
+cp "$config" "$obj/.config"
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vbypass/ccache} CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
 # kbuild passes -fmacro-prefix-map=<absolute source dir>/=, which only makes
 # __FILE__ relative: leave it out of the hash so clones elsewhere hit too.
@@ -40,9 +44,11 @@ for c in $commits; do
 	fi
 done
 g -C "$verify" checkout -q "$(echo "$commits" | tail -1)"
-digest=$(python3 -c 'import sys; sys.path.insert(0, "harness"); import gates; print(gates.series_digest())')
+digest=$(python3 -c 'import os, sys; sys.path.insert(0, "harness"); import gates; print(gates.series_digest(gates.where(os.environ["BASE"])))')
+cmd="make check-bisect"
+[ "$BASE" = mainline ] || cmd="$cmd BASE=$BASE"
 {
 	echo "series-sha256 $digest"
-	echo "# Every patch above built for x86_64 (make check-bisect)."
-} > "$ROOT/series/bisect-verified"
-echo "recorded series/bisect-verified"
+	echo "# Every patch above built for x86_64 ($cmd)."
+} > "$BISECT_REC"
+echo "recorded ${BISECT_REC#"$ROOT/"}"

@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
 """Boot one scenario under QEMU and judge it against its expectations.
 
-Usage: boot.py [--quiet] [--json FILE] SCENARIO.toml
+Usage: boot.py [--quiet] [--base BASE] [--cmdline ARGS] SCENARIO.toml
 
-Everything the boot produced stays in build/runs/NAME/: the QEMU command
-line, the console log, the verdict channel's lines, the disk images, the
-QMP conversation (qmp.log, when a disk is hot-plugged), the kselftest's
-TAP output (kselftest.tap) and result.json.  The exit status is 0 when the
-scenario met its expectations (or failed exactly as its xfail says), 1
-otherwise.
+The kernel is the test kernel of a base (harness/bases.py): mainline's
+build/obj-ARCH by default, --base deb12 the backport's build/obj-deb12-ARCH.
+QEMU is Debian's (7.2) unless the scenario says qemu = "10" (build/qemu-10,
+unpacked by make deps).
+
+Everything the boot produced stays in build/runs/NAME/ (a backport's in
+build/runs/BASE/NAME/): the QEMU command line, the console log, the
+verdict channel's lines, the disk images, the QMP conversation (qmp.log,
+when a disk is hot-plugged), the kselftest's TAP output (kselftest.tap)
+and result.json.  The exit status is 0 when the scenario met its
+expectations (or failed exactly as its xfail says), 1 otherwise.
 """
 import argparse
 import json
@@ -21,6 +26,7 @@ import subprocess
 import sys
 import time
 
+import bases
 import cpio
 import dmadata
 import ktap
@@ -32,13 +38,39 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, 'build')
 
 
-def kernel_image(arch):
-    """The test kernel of make kernel-ARCH, or another one named by
-    VB_OBJ_DIR (an object directory, e.g. of the stock tree)."""
+def kernel_image(arch, base=bases.DEFAULT):
+    """The test kernel of a base (make kernel-ARCH, make
+    kernel-deb12-ARCH), or another one named by VB_OBJ_DIR (an object
+    directory, e.g. of the stock tree)."""
     a = ARCHES[arch]
-    objdir = os.environ.get('VB_OBJ_DIR') or os.path.join(BUILD,
-                                                          f'obj-{a.name}')
+    objdir = os.environ.get('VB_OBJ_DIR') or os.path.join(
+        ROOT, bases.obj_dir(base, a.name))
     return os.path.join(objdir, a.image)
+
+
+class QemuMissing(Exception):
+    pass
+
+
+def qemu_launch(sc):
+    """(argv start, environment) of the QEMU the scenario names.  QEMU 10
+    is not installed but unpacked (bases.QEMU10): its binary runs with its
+    own data first (-L; SeaBIOS's own folder for the BIOS it does not
+    ship) and its own modules (QEMU_MODULE_DIR), so nothing of Debian's
+    7.2 is mixed in.  Raises QemuMissing when it was never unpacked."""
+    arch = ARCHES[sc['arch']]
+    if scn.qemu_version(sc) != '10':
+        return [arch.qemu], None
+    top = os.path.join(ROOT, bases.QEMU10['dir'])
+    binary = os.path.join(top, 'usr', 'bin', arch.qemu)
+    if not os.access(binary, os.X_OK):
+        raise QemuMissing(f'QEMU 10 is missing: no '
+                          f'{os.path.relpath(binary, ROOT)} (make deps '
+                          f'unpacks it: harness/fetch-debs.sh qemu10)')
+    env = dict(os.environ, QEMU_MODULE_DIR=os.path.join(
+        top, 'usr', 'lib', 'x86_64-linux-gnu', 'qemu'))
+    return [binary, '-L', os.path.join(top, 'usr', 'share', 'qemu'),
+            '-L', '/usr/share/seabios'], env
 
 
 def base_initramfs(arch):
@@ -109,10 +141,11 @@ class Hotplugger:
 POWEROFF_GRACE = 30     # seconds from the guest's "VB end" to QEMU's exit
 
 
-def run_qemu(args, timeout, log_path, verdict_path, watch=None):
+def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None):
     """Run QEMU under two watchdogs: the scenario's timeout, and a grace
     period for power-off once the guest has said its last line.  watch,
-    if given, is called with the verdict channel's text at every poll.
+    if given, is called with the verdict channel's text at every poll;
+    env, if given, is QEMU's environment.
 
     Returns (exit code or None if killed, seconds, power-off state), the
     state being 'clean', 'hung' (killed after VB end) or 'not-reached'."""
@@ -121,7 +154,7 @@ def run_qemu(args, timeout, log_path, verdict_path, watch=None):
     killed = False
     with open(log_path, 'wb') as err:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err,
-                             stderr=subprocess.STDOUT,
+                             stderr=subprocess.STDOUT, env=env,
                              start_new_session=True)
         while p.poll() is None:
             now = time.monotonic()
@@ -481,12 +514,41 @@ def outcome(sc, checks):
     return 'xpass'             # some of the known failures are gone
 
 
-def boot(sc, quiet=False, extra_cmdline=''):
+def run_dir(sc, base):
+    return os.path.join(os.environ.get('VB_RUNS') or
+                        os.path.join(BUILD, 'runs'),
+                        bases.run_dir(base, sc['name']))
+
+
+def result(sc, base, run, checks, **extra):
+    """The record of a boot, as result.json keeps it."""
+    res = {'scenario': sc['name'], 'description': sc['description'],
+           'arch': sc['arch'], 'base': base, 'qemu': scn.qemu_version(sc),
+           'seconds': 0, 'qemu_rc': None, 'outcome': outcome(sc, checks),
+           'checks': checks, 'devices': [], 'dma': [], 'steps': [],
+           'hotplug': {}, 'xfail': sc.get('xfail'),
+           'dma_skip': sc.get('dma_skip'),
+           'run_dir': os.path.relpath(run, ROOT), **extra}
+    with open(os.path.join(run, 'result.json'), 'w') as f:
+        json.dump(res, f, indent=1)
+    return res
+
+
+def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT):
+    """Boot a scenario with the test kernel of base and judge it."""
     arch = ARCHES[sc['arch']]
-    run = os.path.join(os.environ.get('VB_RUNS') or
-                       os.path.join(BUILD, 'runs'), sc['name'])
+    run = run_dir(sc, base)
     shutil.rmtree(run, ignore_errors=True)
     os.makedirs(run)
+    try:
+        qemu, env = qemu_launch(sc)
+    except QemuMissing as e:
+        # Not a crash of make check: this scenario fails, saying why.
+        res = result(sc, base, run, [{'name': 'boot.qemu', 'want': 'present',
+                                      'got': str(e), 'ok': False}])
+        if not quiet:
+            print_result(sc, res)
+        return res
     images, meta = {}, {}
     for disk in scn.disks(sc):
         path = os.path.join(run, f'{disk["id"]}.img')
@@ -497,10 +559,10 @@ def boot(sc, quiet=False, extra_cmdline=''):
     plan = make_plan(sc, meta, arch.channel_dev)
     initrd = os.path.join(run, 'initramfs.cpio')
     with open(base_initramfs(sc['arch']), 'rb') as f:
-        base = f.read()
+        common = f.read()
     with open(initrd, 'wb') as f:
-        # The base archive holds /vb (and the kselftest in it).
-        f.write(base + cpio.archive([('vb/plan', 'file', plan.encode())]))
+        # The common archive holds /vb (and the kselftest in it).
+        f.write(common + cpio.archive([('vb/plan', 'file', plan.encode())]))
     with open(os.path.join(run, 'plan'), 'w') as f:
         f.write(plan)
     append = ' '.join(filter(None, [
@@ -509,17 +571,22 @@ def boot(sc, quiet=False, extra_cmdline=''):
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
               'qmp.log', 'kselftest.tap')}
-    args = scn.qemu_args(sc, kernel_image(sc['arch']), initrd, append,
+    args = scn.qemu_args(sc, kernel_image(sc['arch'], base), initrd, append,
                          paths['verdict.log'], paths['console.log'], images,
-                         paths['qmp.sock'])
+                         paths['qmp.sock'], qemu)
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:
-        f.write(shlex.join(args) + '\n')
+        # With the environment QEMU 10 needs, so the line runs as it is.
+        mods = (env or {}).get('QEMU_MODULE_DIR')
+        f.write((f'QEMU_MODULE_DIR={shlex.quote(mods)} ' if mods else '') +
+                shlex.join(args) + '\n')
     plugger = Hotplugger(sc, paths['qmp.sock'], paths['qmp.log'])
     rc, secs, poweroff = run_qemu(args, sc.get('timeout', 300),
                                   paths['qemu.log'], paths['verdict.log'],
-                                  plugger if sc.get('hotplug') else None)
-    with open(paths['console.log'], errors='replace') as f:
-        console = f.read()
+                                  plugger if sc.get('hotplug') else None,
+                                  env)
+    # A QEMU that stopped before opening its console fails the boot's
+    # checks (its qemu.log says why) rather than make check.
+    console = _read_text(paths['console.log'])
     recs = parse_verdict(paths['verdict.log'])
     tap = [r['line'] for r in recs if r['kind'] == 'ktap']
     if tap:
@@ -528,18 +595,12 @@ def boot(sc, quiet=False, extra_cmdline=''):
     checks = judge(sc, recs, console, rc, meta, images, plugger.results)
     checks.insert(1, {'name': 'boot.poweroff', 'want': 'clean',
                       'got': poweroff, 'ok': poweroff == 'clean'})
-    res = {'scenario': sc['name'], 'description': sc['description'],
-           'arch': sc['arch'], 'seconds': round(secs, 1), 'qemu_rc': rc,
-           'outcome': outcome(sc, checks), 'checks': checks,
-           'devices': [r for r in recs if r['kind'] == 'dev'],
-           'dma': [r for r in recs if r['kind'] == 'dma'],
-           'steps': [r for r in recs if r['kind'] in
-                     ('step', 'bind', 'hotplug', 'kselftest')],
-           'hotplug': plugger.results,
-           'xfail': sc.get('xfail'), 'dma_skip': sc.get('dma_skip'),
-           'run_dir': os.path.relpath(run, ROOT)}
-    with open(os.path.join(run, 'result.json'), 'w') as f:
-        json.dump(res, f, indent=1)
+    res = result(sc, base, run, checks, seconds=round(secs, 1), qemu_rc=rc,
+                 devices=[r for r in recs if r['kind'] == 'dev'],
+                 dma=[r for r in recs if r['kind'] == 'dma'],
+                 steps=[r for r in recs if r['kind'] in
+                        ('step', 'bind', 'hotplug', 'kselftest')],
+                 hotplug=plugger.results)
     if not quiet:
         print_result(sc, res)
     return res
@@ -549,7 +610,8 @@ def print_result(sc, res):
     """The device table of each report step, with the DMA results of the
     dma step that follows it; other steps as one line each."""
     print(f'== {sc["name"]}: {sc["description"]}')
-    print(f'   qemu {" ".join(sc["machine"].split(",")[:1])}'
+    print(f'   kernel {res["base"]}, qemu {res["qemu"]} '
+          f'{" ".join(sc["machine"].split(",")[:1])}'
           f'{" + " + sc["iommu"] if sc.get("iommu") else ""}'
           f'  cmdline: {scn.cmdline(sc)}')
     shown = set()
@@ -630,6 +692,7 @@ def main():
     ap.add_argument('scenario')
     ap.add_argument('--quiet', action='store_true')
     ap.add_argument('--cmdline', default='')
+    ap.add_argument('--base', default=bases.DEFAULT, choices=bases.BASES)
     a = ap.parse_args()
     path = a.scenario
     if not os.path.exists(path):
@@ -639,7 +702,12 @@ def main():
     except scn.ScenarioError as e:
         print(f'scenario error: {e}', file=sys.stderr)
         return 2
-    res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline)
+    if a.base not in scn.boot_bases(sc, every=True):
+        print(f'scenario error: {path} is not booted on {a.base} (its bases: '
+              f'{", ".join(scn.boot_bases(sc, every=True))})',
+              file=sys.stderr)
+        return 2
+    res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline, base=a.base)
     return 0 if res['outcome'] in ('pass', 'xfail') else 1
 
 

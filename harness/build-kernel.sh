@@ -1,6 +1,6 @@
 #!/bin/bash
 # Configure and build the guest kernel for one architecture:
-#   build-kernel.sh ARCH [FLAVOUR]
+#   [BASE=deb12] build-kernel.sh ARCH [FLAVOUR]
 # FLAVOUR "test" (default) merges the debug fragments; "bench" merges the
 # bench ones instead (harness/arches.py).  The config is allnoconfig plus configs/ fragments (merge_config.sh
 # -n); any requested option that olddefconfig dropped fails the build.
@@ -15,9 +15,10 @@ info=$(python3 "$ROOT/harness/arches.py" "$arch" "$flavour")
 frags=$(echo "$info" | sed -n 1p | sed "s|[^ ]*|$ROOT/configs/&.config|g")
 cross=$(echo "$info" | sed -n 2p)
 image=$(echo "$info" | sed -n 3p)
+# mainline objects in build/obj-ARCH, the backport's in build/obj-deb12-ARCH
 suffix=$arch
 [ "$flavour" = test ] || suffix=$arch-$flavour
-obj=$BUILD/obj-$suffix
+obj=$(obj_dir "$suffix")
 mkdir -p "$obj"
 
 export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vbypass/ccache}
@@ -45,6 +46,6 @@ if [ ! -f "$obj/.config" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
 	python3 "$ROOT/harness/kconfig_check.py" "$obj/.config" $frags
 	echo "$want" > "$stamp"
 fi
-note "building $arch kernel in build/obj-$suffix"
+note "building $arch kernel in ${obj#"$ROOT/"}"
 kmake -s -j"$(nproc)" "$(basename "$image")"
 ls -l "$obj/$image" | awk '{print ">> " $NF ": " $5 " bytes"}'

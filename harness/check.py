@@ -3,49 +3,83 @@
 
 Each check counts once: each static gate and gate self-test, the harness's
 own self-test, each KUnit suite (parsed from the KTAP of a KUnit boot),
-each scenario.  A scenario marked xfail that fails exactly as it says is
-reported apart (neither passed nor failed); one that passes is a failure
-(the fix landed: drop the mark).  A skip never counts as a pass.
+each scenario on each kernel it boots.  A scenario marked xfail that fails
+exactly as it says is reported apart (neither passed nor failed); one that
+passes is a failure (the fix landed: drop the mark).  A skip never counts
+as a pass.
 
-Usage: check.py [--only gates|kunit|scenarios|selftest] [--arch-of NAME]
+Two bases (harness/bases.py), so that the backport cannot rot unseen while
+a full run on both stays affordable:
+  make check      every gate, KUnit boot (both arches) and scenario on
+                  mainline; on deb12 the series-drift and bisect gates,
+                  the KUnit boot on x86_64 and the scenarios marked
+                  backport = true
+  make check-all  (--all) every gate, KUnit boot and scenario on each base
+A check of a backport carries its base in its name: scenario.deb12.NAME,
+kunit.deb12.ARCH.SUITE, gate.deb12.GATE.
+
+Usage: check.py [--all] [--only gates|kunit|scenarios|selftest]
+                [--base BASE] [--scenario NAME] [--arch-of NAME] [--kernels]
 """
 import argparse
 import os
 import sys
 import time
-import tomllib
 
+import bases
 import boot
 import gates
 import ktap
 import scenario as scn
+from arches import ARCHES
 
 ROOT = boot.ROOT
+KUNIT = os.path.join(ROOT, 'tests', 'kunit.toml')
+# make check boots a backport's KUnit on these arches only (check-all: all).
+KUNIT_BACKPORT_ARCHES = ('x86_64',)
 
 
-def kunit_checks():
-    with open(os.path.join(ROOT, 'tests', 'kunit.toml'), 'rb') as f:
-        cfg = tomllib.load(f)
+def named(kind, base):
+    """The prefix of a base's checks: kind on mainline, kind.BASE else."""
+    return kind if base == bases.DEFAULT else f'{kind}.{base}'
+
+
+def kunit_arches(base, every):
+    if every or base == bases.DEFAULT:
+        return list(ARCHES)
+    return list(KUNIT_BACKPORT_ARCHES)
+
+
+def kunit_checks(base, every):
+    """One check per suite of each KUnit boot of the base."""
+    kunit = named('kunit', base)
+    try:
+        plan = scn.load_kunit(KUNIT)[base]
+    except scn.ScenarioError as e:
+        return [(kunit, 'fail', str(e))]
     res = []
-    for arch, spec in cfg.items():
+    for arch in kunit_arches(base, every):
+        spec = plan[arch]
         if not spec['suites']:
-            res.append((f'kunit.{arch}', 'skip',
+            res.append((f'{kunit}.{arch}', 'skip',
                         'no KUnit suite is built into this kernel yet'))
             continue
         sc = {'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
               'arch': arch, 'machine': spec['machine'], 'steps': [],
               'timeout': 600, 'path': 'tests/kunit.toml'}
-        r = boot.boot(sc, quiet=True, extra_cmdline='kunit.enable=1')
+        r = boot.boot(sc, quiet=True, extra_cmdline='kunit.enable=1',
+                      base=base)
         with open(os.path.join(ROOT, r['run_dir'], 'console.log'),
                   errors='replace') as f:
             console = f.read()
-        plan, suites = ktap.parse(console)
+        ktap_plan, suites = ktap.parse(console)
         bad, _ = boot.log_findings(console, sc)
         for name in spec['suites']:
             s = suites.get(name)
             if s is None:
-                st, det = 'fail', (f'suite missing from KTAP (plan {plan}, '
-                                   f'saw {len(suites)} results)')
+                st, det = 'fail', (f'suite missing from KTAP (plan '
+                                   f'{ktap_plan}, saw {len(suites)} '
+                                   f'results)')
             elif s['skip']:
                 st, det = 'skip', 'suite skipped itself'
             elif not s['ok']:
@@ -54,24 +88,35 @@ def kunit_checks():
                 st, det = 'pass', 'ok'
             if bad and st == 'pass':
                 st, det = 'fail', 'log: ' + bad[0]
-            res.append((f'kunit.{arch}.{name}', st, det))
-        if plan is not None and len(suites) < plan:
-            res.append((f'kunit.{arch}.plan', 'fail',
-                        f'KTAP plan {plan}, only {len(suites)} results'))
+            res.append((f'{kunit}.{arch}.{name}', st, det))
+        if ktap_plan is not None and len(suites) < ktap_plan:
+            res.append((f'{kunit}.{arch}.plan', 'fail',
+                        f'KTAP plan {ktap_plan}, only {len(suites)} '
+                        f'results'))
     return res
 
 
-def scenario_checks(only=None):
-    res = []
+def load_scenarios():
+    """Every scenario file: (the loaded ones, a failed check for each file
+    the loader rejects, reported once whatever the bases)."""
+    loaded, errors = [], []
     for path in scn.all_scenarios(ROOT):
         try:
-            sc = scn.load(path)
+            loaded.append(scn.load(path))
         except scn.ScenarioError as e:
-            res.append((os.path.basename(path), 'fail', str(e)))
+            errors.append((os.path.basename(path), 'fail', str(e)))
+    return loaded, errors
+
+
+def scenario_checks(scs, base, every, only=None):
+    """Each scenario that boots on base (scn.boot_bases), booted with its
+    kernel."""
+    res = []
+    for sc in scs:
+        if (only and sc['name'] != only) or \
+                base not in scn.boot_bases(sc, every):
             continue
-        if only and sc['name'] != only:
-            continue
-        r = boot.boot(sc, quiet=False)
+        r = boot.boot(sc, quiet=False, base=base)
         bad = [c for c in r['checks'] if not c['ok']]
         det = (f'{len(r["checks"]) - len(bad)}/{len(r["checks"])} checks, '
                f'{r["seconds"]}s')
@@ -88,8 +133,28 @@ def scenario_checks(only=None):
             det += f'; DMA not checked: {r["dma_skip"]}'
         st = {'pass': 'pass', 'fail': 'fail', 'xfail': 'xfail',
               'xpass': 'fail'}[r['outcome']]
-        res.append((f'scenario.{sc["name"]}', st, det))
+        res.append((f'{named("scenario", base)}.{sc["name"]}', st, det))
     return res
+
+
+def gate_checks(base, every, selftests):
+    """Every gate on mainline; on a backport, those of make check (all of
+    them with every)."""
+    names = gates.GATES if every or base == bases.DEFAULT else \
+        gates.BACKPORT_GATES
+    return gates.run_all(base, names, selftests)
+
+
+def kernel_targets(scs, every, chosen):
+    """The make targets of the kernels a run boots: each base's KUnit
+    arches and the arches of the scenarios booted on it."""
+    need = set()
+    for base in chosen:
+        need.update((base, a) for a in kunit_arches(base, every))
+        need.update((base, sc['arch']) for sc in scs
+                    if base in scn.boot_bases(sc, every))
+    return [f'kernel-{a}' if b == bases.DEFAULT else f'kernel-{b}-{a}'
+            for b in chosen for a in ARCHES if (b, a) in need]
 
 
 def selftest_checks():
@@ -101,10 +166,16 @@ def selftest_checks():
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument('--all', action='store_true',
+                    help='make check-all: everything on every base')
     ap.add_argument('--only', choices=('gates', 'kunit', 'scenarios',
                                        'selftest'))
+    ap.add_argument('--base', choices=bases.BASES,
+                    help='only the checks of this base')
     ap.add_argument('--scenario')
     ap.add_argument('--arch-of')
+    ap.add_argument('--kernels', action='store_true',
+                    help='print the make targets of the kernels to boot')
     a = ap.parse_args()
     if a.arch_of:
         name = a.arch_of
@@ -112,19 +183,32 @@ def main():
             ROOT, 'scenarios', name + '.toml')
         print(scn.load(path)['arch'])
         return 0
+    chosen = [b for b in bases.BASES if a.base in (None, b)]
+    scs, load_errors = load_scenarios()
+    if a.kernels:
+        print(' '.join(kernel_targets(scs, a.all, chosen)))
+        return 0
     t0 = time.monotonic()
     results = []
     if a.only in (None, 'selftest'):
         results += selftest_checks()
     if a.only in (None, 'gates'):
-        print('>> static gates over patches/', flush=True)
-        results += gates.run_all()
+        for base in chosen:
+            where = gates.where(base)
+            print(f'>> static gates over {where.rel(where.patches)}/ '
+                  f'({base})', flush=True)
+            results += gate_checks(base, a.all, base == chosen[0])
     if a.only in (None, 'kunit'):
-        print('>> KUnit boots', flush=True)
-        results += kunit_checks()
+        for base in chosen:
+            print(f'>> KUnit boots ({base})', flush=True)
+            results += kunit_checks(base, a.all)
     if a.only in (None, 'scenarios'):
-        print('>> scenarios', flush=True)
-        results += scenario_checks(a.scenario)
+        results += load_errors
+        for base in chosen:
+            print(f'>> scenarios ({base})', flush=True)
+            results += scenario_checks(scs, base, a.all, a.scenario)
+    if not results:
+        results.append(('check', 'fail', 'nothing was checked'))
     print()
     width = max(len(n) for n, _, _ in results)
     for name, st, det in results:

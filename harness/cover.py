@@ -3,8 +3,9 @@
 
 Usage: cover.py TREE OUTDIR
 
-The text comes from series/cover-letter.txt (first line: the subject; the
-rest: the body), followed by the recipients scripts/get_maintainer.pl finds
+The text comes from series/cover-letter.txt for the mainline series and
+series/cover-letter-BASE.txt for another base (BASE from the environment,
+as harness/lib.sh sets it; first line: the subject; the rest: the body), followed by the recipients scripts/get_maintainer.pl finds
 for each patch of OUTDIR (from MAINTAINERS only, no git history), and by
 what git derives from the commits, laid out as b4 does: shortlog, diffstat,
 base-commit and change-id.  Same commits and text, same bytes.
@@ -63,7 +64,10 @@ def ranges(nums):
 
 def main():
     tree, out = sys.argv[1], sys.argv[2]
-    with open(os.path.join(ROOT, 'series', 'cover-letter.txt')) as f:
+    base_name = os.environ.get('BASE', 'mainline')
+    name = ('cover-letter.txt' if base_name == 'mainline'
+            else f'cover-letter-{base_name}.txt')
+    with open(os.path.join(ROOT, 'series', name)) as f:
         subject, _, body = f.read().partition('\n')
     n = int(git(tree, 'rev-list', '--count', 'base..HEAD'))
     width = max(2, len(str(n)))

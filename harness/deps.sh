@@ -1,11 +1,13 @@
 #!/bin/bash
 # Install with apt-get what the harness needs, skipping what is present.
 # Needs root (the README says so); nothing is fetched from anywhere but
-# Debian's archive.
+# Debian's archive.  The kernel source tarballs of the bases and QEMU 10
+# are pinned packages outside the machine's suites: harness/fetch-debs.sh
+# fetches and unpacks those, installing nothing (make deps runs it too).
 set -euo pipefail
 PKGS=(
-	# the kernel source this series applies to
-	linux-source-6.12
+	# fetch-debs.sh checks the archive's signatures with Debian's keys
+	debian-archive-keyring
 	# kernel build
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod ccache
 	python3 xz-utils rsync git

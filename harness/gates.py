@@ -1,8 +1,10 @@
-"""Static gates over the series.
+"""Static gates over the series of a base.
 
-All of them work in build/verify, a worktree of the kernel tree made by a
-fresh 'git am' of patches/, so they judge what is committed in this repo,
-not whatever the contributor's tree holds:
+All of them work in the base's verify worktree (build/verify for mainline,
+build/verify-deb12 for the backport: harness/bases.py), a worktree of the
+base's kernel tree made by a fresh 'git am' of its series (patches/,
+backport/deb12/), so they judge what is committed in this repo, not
+whatever the contributor's tree holds:
 
   series-drift   an export of the fresh application equals patches/
   checkpatch     --strict on every patch: 0 errors, 0 warnings
@@ -15,6 +17,8 @@ not whatever the contributor's tree holds:
 Each gate returns (status, detail) with status 'pass', 'fail' or 'skip'.
 A gate with nothing to look at (an empty series) is a skip, never a pass;
 the gate self-tests show that each tool does report a known-bad input.
+Every function takes the base's paths (where()) first, so the two series
+never share a worktree, an object directory or a record.
 """
 import collections
 import hashlib
@@ -23,12 +27,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
+
+import bases
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, 'build')
-TREE = os.path.join(BUILD, 'linux')
-VERIFY = os.path.join(BUILD, 'verify')
-PATCHES = os.path.join(ROOT, 'patches')
+# Every gate, in the order make check runs them; a backport's make check
+# runs only BACKPORT_GATES (make check-all runs them all).
+GATES = ('series-drift', 'checkpatch', 'sparse', 'coccicheck', 'kernel-doc',
+         'bisect')
+BACKPORT_GATES = ('series-drift', 'bisect')
 # Debian's tools first: checkpatch runs scripts/spdxcheck.py with the
 # python3 on PATH, and its modules come from Debian's packages (make deps).
 GENV = dict(os.environ, PATH='/usr/bin:/bin:' + os.environ.get('PATH', ''),
@@ -38,69 +46,116 @@ GENV = dict(os.environ, PATH='/usr/bin:/bin:' + os.environ.get('PATH', ''),
             GIT_COMMITTER_DATE='2025-01-01T00:00:00Z', LC_ALL='C')
 
 
+@dataclass(frozen=True)
+class Where:
+    """The paths of one base's gates, absolute, all from harness/bases.py."""
+    base: str
+    tree: str           # the base's kernel work tree
+    verify: str         # the gates' worktree of it
+    patches: str        # the series folder
+    record: str         # make check-bisect's record
+
+    def obj(self, what):
+        """The base's object directory for what (an arch, gate-ARCH)."""
+        return os.path.join(ROOT, bases.obj_dir(self.base, what))
+
+    def name(self, gate):
+        """A gate's check name: as it always was on mainline,
+        gate.BASE.GATE on a backport."""
+        return gate if self.base == bases.DEFAULT else \
+            f'gate.{self.base}.{gate}'
+
+    def rel(self, path):
+        return os.path.relpath(path, ROOT)
+
+    def bisect_cmd(self):
+        return 'make check-bisect' + (
+            '' if self.base == bases.DEFAULT else f' BASE={self.base}')
+
+
+def where(base=bases.DEFAULT):
+    b = bases.BASES[base]
+    return Where(base, *(os.path.join(ROOT, p) for p in
+                         (b.tree, b.verify, b.patches, b.record)))
+
+
 def sh(cmd, cwd=None, check=True, env=None, **kw):
     return subprocess.run(cmd, cwd=cwd, check=check, text=True,
                           capture_output=True, env=env or GENV, **kw)
 
 
-def git(*args, cwd=VERIFY, check=True):
-    return sh(['git', '-c', 'core.abbrev=12', *args], cwd=cwd,
+def git(w, *args, check=True):
+    """git in the base's verify worktree."""
+    return sh(['git', '-c', 'core.abbrev=12', *args], cwd=w.verify,
               check=check).stdout
 
 
-def series():
-    path = os.path.join(PATCHES, 'series')
+def series(w):
+    path = os.path.join(w.patches, 'series')
     if not os.path.exists(path):
         return []
     with open(path) as f:
         names = [ln.strip() for ln in f
                  if ln.strip() and not ln.startswith('#')]
-    return [os.path.join(PATCHES, n) for n in names]
+    return [os.path.join(w.patches, n) for n in names]
 
 
-def make_verify_tree():
-    """build/verify = base + git am of patches/series.  Returns an error
-    string or None."""
-    if os.path.isdir(VERIFY):
-        sh(['git', 'worktree', 'remove', '--force', VERIFY], cwd=TREE,
+def make_verify_tree(w):
+    """The verify worktree = base + git am of the base's series.  Returns
+    an error string or None."""
+    if os.path.isdir(w.verify):
+        sh(['git', 'worktree', 'remove', '--force', w.verify], cwd=w.tree,
            check=False)
-        shutil.rmtree(VERIFY, ignore_errors=True)
-    sh(['git', 'worktree', 'prune'], cwd=TREE)
-    sh(['git', 'worktree', 'add', '-q', '--detach', VERIFY, 'base'],
-       cwd=TREE)
-    for p in series():
+        shutil.rmtree(w.verify, ignore_errors=True)
+    sh(['git', 'worktree', 'prune'], cwd=w.tree)
+    sh(['git', 'worktree', 'add', '-q', '--detach', w.verify, 'base'],
+       cwd=w.tree)
+    for p in series(w):
         if not os.path.exists(p):
-            return f'patches/series names a missing file {os.path.basename(p)}'
+            return (f'{w.rel(w.patches)}/series names a missing file '
+                    f'{os.path.basename(p)}')
         r = sh(['git', 'am', '-q', '--committer-date-is-author-date', p],
-               cwd=VERIFY, check=False)
+               cwd=w.verify, check=False)
         if r.returncode:
-            sh(['git', 'am', '--abort'], cwd=VERIFY, check=False)
+            sh(['git', 'am', '--abort'], cwd=w.verify, check=False)
             return f'{os.path.basename(p)} does not apply: {r.stderr.strip()}'
     return None
 
 
-def touched(pattern):
-    out = git('diff', '--name-only', '--diff-filter=AM', 'base..HEAD')
+def touched(w, pattern):
+    out = git(w, 'diff', '--name-only', '--diff-filter=AM', 'base..HEAD')
     return [f for f in out.split() if re.search(pattern, f)]
 
 
-def gate_drift(apply_error):
+def _not_exported(w):
+    """diff arguments leaving out what lives beside the patches but is no
+    export's output: the backport keeps its check-bisect record there."""
+    if os.path.dirname(w.record) == w.patches:
+        return ['-x', os.path.basename(w.record)]
+    return []
+
+
+def gate_drift(w, apply_error):
     if apply_error:
         return 'fail', apply_error
     with tempfile.TemporaryDirectory() as tmp:
-        sh([os.path.join(ROOT, 'harness', 'export.sh'), VERIFY, tmp])
-        r = sh(['diff', '-ru', tmp, PATCHES], check=False)
+        sh([os.path.join(ROOT, 'harness', 'export.sh'), w.verify, tmp],
+           env=dict(GENV, BASE=w.base))
+        r = sh(['diff', '-ru', *_not_exported(w), tmp, w.patches],
+               check=False)
     if r.returncode:
         lines = r.stdout.splitlines()
-        return 'fail', ('patches/ differs from an export of its own '
-                        'application (stale or hand-edited; run make '
-                        'export):\n' + '\n'.join(lines[:20]))
-    return 'pass', f'{len(series())} patch(es) round-trip byte for byte'
+        export = 'make export' + ('' if w.base == bases.DEFAULT else
+                                  f' BASE={w.base}')
+        return 'fail', (f'{w.rel(w.patches)}/ differs from an export of its '
+                        f'own application (stale or hand-edited; run '
+                        f'{export}):\n' + '\n'.join(lines[:20]))
+    return 'pass', f'{len(series(w))} patch(es) round-trip byte for byte'
 
 
-def checkpatch(path):
+def checkpatch(w, path):
     r = sh(['perl', 'scripts/checkpatch.pl', '--strict', '--no-summary',
-            '--terse', '--show-types', path], cwd=VERIFY, check=False)
+            '--terse', '--show-types', path], cwd=w.verify, check=False)
     counts = collections.Counter()
     lines = []
     for ln in r.stdout.splitlines():
@@ -111,13 +166,13 @@ def checkpatch(path):
     return counts, lines
 
 
-def gate_checkpatch():
-    pats = series()
+def gate_checkpatch(w):
+    pats = series(w)
     if not pats:
         return 'skip', 'series is empty'
     bad, checks, total = [], [], collections.Counter()
     for p in pats:
-        counts, lines = checkpatch(p)
+        counts, lines = checkpatch(w, p)
         total.update(counts)
         bad += [ln for ln in lines if ': CHECK:' not in ln]
         checks += [ln for ln in lines if ': CHECK:' in ln]
@@ -136,32 +191,32 @@ def _norm(lines):
                                for ln in lines)
 
 
-def _obj_arch(cfile):
-    """An arch whose test kernel builds this file, or None."""
+def _obj_arch(w, cfile):
+    """An arch whose test kernel of the base builds this file, or None."""
     for arch in ('x86_64', 'arm64'):
-        obj = os.path.join(BUILD, f'obj-{arch}', cfile[:-2] + '.o')
+        obj = os.path.join(w.obj(arch), cfile[:-2] + '.o')
         if os.path.exists(obj):
             return arch
     return None
 
 
-def includer(cfile):
+def includer(w, cfile):
     """The .c file of the same directory that #includes this one (a KUnit
     test built inside the file whose static helpers it tests), or None."""
     d, name = os.path.split(cfile)
     pat = re.compile(r'^#include "%s"' % re.escape(name), re.M)
-    for other in sorted(os.listdir(os.path.join(VERIFY, d) or VERIFY)):
-        path = os.path.join(VERIFY, d, other)
+    for other in sorted(os.listdir(os.path.join(w.verify, d) or w.verify)):
+        path = os.path.join(w.verify, d, other)
         if other.endswith('.c') and other != name and \
                 pat.search(open(path, errors='replace').read()):
             return os.path.join(d, other)
     return None
 
 
-def _kmake(arch, *targets, silent=True):
-    obj = os.path.join(BUILD, f'obj-gate-{arch}')
+def _kmake(w, arch, *targets, silent=True):
+    obj = w.obj(f'gate-{arch}')
     os.makedirs(obj, exist_ok=True)
-    shutil.copy(os.path.join(BUILD, f'obj-{arch}', '.config'),
+    shutil.copy(os.path.join(w.obj(arch), '.config'),
                 os.path.join(obj, '.config'))
     cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
     env = dict(os.environ, CCACHE_DIR=os.environ.get(
@@ -170,29 +225,29 @@ def _kmake(arch, *targets, silent=True):
     base = ['make', f'O={obj}', f'ARCH={arch}',
             f'CROSS_COMPILE={cross}', f'CC=ccache {cross}gcc',
             f'-j{os.cpu_count()}']
-    sh(base + ['-s', 'olddefconfig'], cwd=VERIFY, env=env)
+    sh(base + ['-s', 'olddefconfig'], cwd=w.verify, env=env)
     # coccicheck prints nothing at all under make -s.
-    return sh(base + (['-s'] if silent else []) + list(targets), cwd=VERIFY,
-              env=env, check=False)
+    return sh(base + (['-s'] if silent else []) + list(targets),
+              cwd=w.verify, env=env, check=False)
 
 
-def _per_file(files, run, arch_of):
-    """Reports the head has and the base lacks, per file: run(arch, file)
-    gives a file's report lines at each revision; arch_of(file) says which
-    test kernel builds it (None: none does)."""
-    head = git('rev-parse', 'HEAD').strip()
+def _per_file(w, files, run, arch_of):
+    """Reports the head has and the base lacks, per file: run(w, arch,
+    file) gives a file's report lines at each revision; arch_of(w, file)
+    says which test kernel builds it (None: none does)."""
+    head = git(w, 'rev-parse', 'HEAD').strip()
     new = {}
-    plan = [(f, arch_of(f)) for f in files]
+    plan = [(f, arch_of(w, f)) for f in files]
     missing = [f for f, a in plan if a is None]
     reports = {}
     for rev in ('base', head):
-        git('checkout', '-q', rev)
+        git(w, 'checkout', '-q', rev)
         for f, arch in plan:
-            if arch and os.path.exists(os.path.join(VERIFY, f)):
-                reports[(rev, f)] = run(arch, f)
+            if arch and os.path.exists(os.path.join(w.verify, f)):
+                reports[(rev, f)] = run(w, arch, f)
             else:
                 reports[(rev, f)] = []
-    git('checkout', '-q', head)
+    git(w, 'checkout', '-q', head)
     for f, _ in plan:
         extra = compare(reports[('base', f)], reports[(head, f)])
         if extra:
@@ -223,10 +278,10 @@ def compare(base, head):
     return broken + sorted(extra.elements())
 
 
-def _gate_tool(name, files, run, arch_of=_obj_arch):
+def _gate_tool(w, name, files, run, arch_of=_obj_arch):
     if not files:
         return 'skip', 'series touches no such file'
-    new, missing = _per_file(files, run, arch_of)
+    new, missing = _per_file(w, files, run, arch_of)
     detail = f'{len(files)} file(s): {", ".join(files)}'
     if missing:
         return 'fail', (detail + '\nnot built by any test config (add it '
@@ -237,45 +292,46 @@ def _gate_tool(name, files, run, arch_of=_obj_arch):
     return 'pass', detail + f': no {name} report the base lacks'
 
 
-def _check_file(arch, f, *check, silent=True):
+def _check_file(w, arch, f, *check, silent=True):
     """Compile one file with a checker (C=1 after removing its object, so
     exactly this file is checked).  A failed build is itself a report: a
     gate must not pass because nothing ran."""
-    obj = os.path.join(BUILD, f'obj-gate-{arch}', f[:-2] + '.o')
+    obj = os.path.join(w.obj(f'gate-{arch}'), f[:-2] + '.o')
     if os.path.exists(obj):
         os.unlink(obj)
-    r = _kmake(arch, 'C=1', *check, f[:-2] + '.o', silent=silent)
+    r = _kmake(w, arch, 'C=1', *check, f[:-2] + '.o', silent=silent)
     out = (r.stdout + r.stderr).splitlines()
     if r.returncode:
         return out, tool_failed('build', out)
     return out, []
 
 
-def _sparse(arch, f):
-    out, failed = _check_file(arch, f)
+def _sparse(w, arch, f):
+    out, failed = _check_file(w, arch, f)
     return failed + [ln for ln in out
                      if re.search(r': (warning|error):', ln)]
 
 
-def _cocci(arch, f):
+def _cocci(w, arch, f):
     if arch in ('tools', 'included'):
         # No object of their own: check the directory of a user-space
         # program, and an included file on its own.
         where = os.path.dirname(f) if arch == 'tools' else f
         r = sh(['make', 'coccicheck', 'MODE=report', f'M={where}'],
-               cwd=VERIFY, check=False)
+               cwd=w.verify, check=False)
         out = (r.stdout + r.stderr).splitlines()
         failed = tool_failed('coccicheck', out) if r.returncode else []
         return failed + [ln for ln in out if ln.startswith(f + ':')]
-    out, failed = _check_file(arch, f, f'CHECK={VERIFY}/scripts/coccicheck',
+    out, failed = _check_file(w, arch, f,
+                              f'CHECK={w.verify}/scripts/coccicheck',
                               'MODE=report', silent=False)
     # Coccinelle's reports; compiler diagnostics belong to the sparse gate.
     return failed + [ln for ln in out if re.match(r'^\S+\.[ch]:\d+', ln)
                      and not re.search(r': (warning|error|note):', ln)]
 
 
-def _kdoc(arch, f):
-    r = sh(['perl', 'scripts/kernel-doc', '-none', f], cwd=VERIFY,
+def _kdoc(w, arch, f):
+    r = sh(['perl', 'scripts/kernel-doc', '-none', f], cwd=w.verify,
            check=False)
     return [ln for ln in r.stderr.splitlines() if ln.strip()]
 
@@ -286,55 +342,55 @@ def _kernel_c(f):
     return not f.startswith('tools/')
 
 
-def gate_sparse():
+def gate_sparse(w):
     """An included file is checked in the build of its includer, which
     reports the lines of both."""
     files = []
-    for f in touched(r'\.c$'):
-        f = includer(f) or f
+    for f in touched(w, r'\.c$'):
+        f = includer(w, f) or f
         if _kernel_c(f) and f not in files:
             files.append(f)
-    return _gate_tool('sparse', files, _sparse)
+    return _gate_tool(w, 'sparse', files, _sparse)
 
 
-def _cocci_arch(f):
+def _cocci_arch(w, f):
     if not _kernel_c(f):
         return 'tools'
-    return 'included' if includer(f) else _obj_arch(f)
+    return 'included' if includer(w, f) else _obj_arch(w, f)
 
 
-def gate_coccicheck():
-    return _gate_tool('coccicheck', touched(r'\.c$'), _cocci,
+def gate_coccicheck(w):
+    return _gate_tool(w, 'coccicheck', touched(w, r'\.c$'), _cocci,
                       arch_of=_cocci_arch)
 
 
-def gate_kerneldoc():
+def gate_kerneldoc(w):
     # kernel-doc reads sources and needs no build: any file qualifies.
-    return _gate_tool('kernel-doc', touched(r'\.[ch]$'), _kdoc,
-                      arch_of=lambda f: 'source')
+    return _gate_tool(w, 'kernel-doc', touched(w, r'\.[ch]$'), _kdoc,
+                      arch_of=lambda w, f: 'source')
 
 
-def series_digest():
+def series_digest(w):
     h = hashlib.sha256()
-    for p in series():
+    for p in series(w):
         with open(p, 'rb') as f:
             h.update(f.read())
     return h.hexdigest()
 
 
-def gate_bisect():
-    if not series():
+def gate_bisect(w):
+    if not series(w):
         return 'skip', 'series is empty'
-    rec = os.path.join(ROOT, 'series', 'bisect-verified')
+    rec = w.rel(w.record)
     try:
-        with open(rec) as f:
+        with open(w.record) as f:
             lines = f.read().split('\n')
     except OSError:
-        return 'fail', 'no series/bisect-verified: run make check-bisect'
-    if lines[0].split()[-1] != series_digest():
-        return 'fail', ('series/bisect-verified is for another series: '
-                        'run make check-bisect')
-    return 'pass', 'make check-bisect built every patch of this series'
+        return 'fail', f'no {rec}: run {w.bisect_cmd()}'
+    if lines[0].split()[-1] != series_digest(w):
+        return 'fail', (f'{rec} is for another series: run '
+                        f'{w.bisect_cmd()}')
+    return 'pass', f'{w.bisect_cmd()} built every patch of this series'
 
 
 # Self-tests: each tool must flag a known-bad input, so a gate that passes
@@ -370,13 +426,14 @@ int f(int a, int b);
 '''
 
 
-def gate_selftests():
+def gate_selftests(w):
+    """Run with the scripts of a base's verify worktree (make it first)."""
     res = []
     with tempfile.TemporaryDirectory() as tmp:
         p = os.path.join(tmp, 'bad.patch')
         with open(p, 'w') as f:
             f.write(BAD_PATCH)
-        counts, _ = checkpatch(p)
+        counts, _ = checkpatch(w, p)
         res.append(('selftest.checkpatch',
                     'pass' if counts['ERROR'] else 'fail',
                     f'known-bad patch: {dict(counts)}'))
@@ -390,10 +447,10 @@ def gate_selftests():
         k = os.path.join(tmp, 'bad.h')
         with open(k, 'w') as f:
             f.write(BAD_KDOC)
-        lines = _kdoc(None, k)
+        lines = _kdoc(w, None, k)
         res.append(('selftest.kernel-doc', 'pass' if lines else 'fail',
                     'known-bad comment: ' + ('; '.join(lines) or 'none')))
-        cocci = os.path.join(VERIFY, 'scripts', 'coccinelle', 'null',
+        cocci = os.path.join(w.verify, 'scripts', 'coccinelle', 'null',
                              'badzero.cocci')
         bz = os.path.join(tmp, 'bz.c')
         with open(bz, 'w') as f:
@@ -408,18 +465,25 @@ def gate_selftests():
     return res
 
 
-def run_all():
-    """[(name, status, detail)] for every gate, in order."""
-    err = make_verify_tree()
-    res = [('series-drift',) + gate_drift(err)]
-    if err:
-        return res + [(n, 'fail', 'series does not apply') for n in
-                      ('checkpatch', 'sparse', 'coccicheck', 'kernel-doc',
-                       'bisect')]
-    res.append(('checkpatch',) + gate_checkpatch())
-    res.append(('sparse',) + gate_sparse())
-    res.append(('coccicheck',) + gate_coccicheck())
-    res.append(('kernel-doc',) + gate_kerneldoc())
-    res.append(('bisect',) + gate_bisect())
-    res += gate_selftests()
+RUN = {
+    'checkpatch': gate_checkpatch, 'sparse': gate_sparse,
+    'coccicheck': gate_coccicheck, 'kernel-doc': gate_kerneldoc,
+    'bisect': gate_bisect,
+}
+
+
+def run_all(base=bases.DEFAULT, names=GATES, selftests=True):
+    """[(name, status, detail)] for the named gates of a base, in order,
+    then (selftests) the gate self-tests with that base's scripts."""
+    w = where(base)
+    err = make_verify_tree(w)
+    res = []
+    for n in names:
+        if n == 'series-drift':
+            st = gate_drift(w, err)
+        else:
+            st = ('fail', 'series does not apply') if err else RUN[n](w)
+        res.append((w.name(n),) + st)
+    if selftests and not err:
+        res += gate_selftests(w)
     return res

@@ -1,9 +1,23 @@
 # Shared by the shell parts of the harness.  Sourced, not run.
+#
+# Two kernel bases, one layout (harness/bases.py holds their facts):
+#   BASE=mainline (default)  build/linux        patches/          the series to post
+#   BASE=deb12               build/linux-deb12  backport/deb12/   the Debian 12 backport
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$ROOT/build
-TREE=$BUILD/linux
-PATCHES=$ROOT/patches
-TARBALL=${TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+# Exported: every script this one runs works on the same base.
+export BASE=${BASE:-mainline}
+# tree, patches folder, source package and pinned version of the base, the
+# gates' verify worktree and the check-bisect record.
+# bases.py names the bases when BASE is none of them.
+read -r TREE PATCHES SRC_PKG SRC_VER VERIFY BISECT_REC < <(python3 "$ROOT/harness/bases.py" "$BASE") ||
+	exit 1
+TREE=$ROOT/$TREE
+PATCHES=$ROOT/$PATCHES
+VERIFY=$ROOT/$VERIFY
+BISECT_REC=$ROOT/$BISECT_REC
+# Debian packages fetched outside the machine's suites, kept between clones.
+DEBS=${VB_DEBS:-/var/cache/vbypass/debs}
 
 # A fixed identity and date for every commit the harness makes, so the same
 # tarball and series give the same hashes on every machine.
@@ -15,6 +29,10 @@ export GIT_COMMITTER_DATE="2025-01-01T00:00:00Z"
 g() { GIT_CONFIG_NOSYSTEM=1 HOME=/nonexistent git -c core.abbrev=12 \
 	-c diff.renames=true -c diff.algorithm=myers -c format.thread=false \
 	-c user.useConfigOnly=false "$@"; }
+
+# obj_dir WHAT: the base's object directory for WHAT (an arch, "bisect"):
+# build/obj-WHAT on mainline, build/obj-BASE-WHAT on a backport.
+obj_dir() { echo "$ROOT/$(python3 "$ROOT/harness/bases.py" "$BASE" obj "$1")"; }
 
 die() { echo "error: $*" >&2; exit 1; }
 note() { echo ">> $*"; }

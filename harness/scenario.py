@@ -9,18 +9,24 @@ import os
 import re
 import tomllib
 
+import bases
 from arches import ARCHES
 
 GROUP_TYPES = ('none', 'DMA', 'DMA-FQ', 'identity', 'blocked', 'unmanaged')
 IRQ_MODES = ('MSI-X', 'MSI', 'INTx', 'none')
 DMA_RESULTS = ('pass', 'absent', 'skip')
 KSELFTEST_RESULTS = ('pass', 'skip')
+# The QEMU a scenario boots under: Debian 12's own, or the 10 that
+# harness/fetch-debs.sh unpacks beside it (bases.QEMU10).
+QEMUS = ('7.2', '10')
+DEFAULT_QEMU = '7.2'
 
 TOP_KEYS = {
     'description': str, 'arch': str, 'machine': str, 'iommu': str,
     'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
     'hold_disks': str, 'kselftest': str,
+    'qemu': str, 'bases': list, 'backport': bool,
     'device': list, 'disk': list, 'hotplug': list, 'check': list,
     'log': dict, 'xfail': dict,
 }
@@ -86,6 +92,22 @@ def disks(sc):
 def kselftest_expect(sc):
     """pass with a vIOMMU named by iommu, else skip (KSFT_SKIP, 4)."""
     return sc.get('kselftest', 'pass' if sc.get('iommu') else 'skip')
+
+
+def qemu_version(sc):
+    return sc.get('qemu', DEFAULT_QEMU)
+
+
+def boot_bases(sc, every=False):
+    """The kernels make check boots a scenario with: mainline, and the
+    backport too when the scenario is marked backport (make check boots
+    only a subset on deb12, to keep its time); with every (make
+    check-all), each base the scenario lists (default: all of them)."""
+    listed = sc.get('bases', list(bases.BASES))
+    if every:
+        return listed
+    return [b for b in listed
+            if b == bases.DEFAULT or sc.get('backport', False)]
 
 
 def cmdline(sc):
@@ -210,6 +232,7 @@ def load(path):
             raise ScenarioError(f'{path}: xfail lists no checks')
     _check_steps(path, sc)
     _check_checks(path, sc)
+    _check_boot_keys(path, sc)
     if sc.get('kselftest', 'pass') not in KSELFTEST_RESULTS:
         raise ScenarioError(f'{path}: kselftest "{sc["kselftest"]}" not one '
                             f'of {", ".join(KSELFTEST_RESULTS)}')
@@ -217,6 +240,30 @@ def load(path):
     sc['name'] = name
     sc['path'] = path
     return sc
+
+
+def _check_boot_keys(path, sc):
+    """qemu, bases and backport: what boots the scenario, and on which
+    kernels.  A backport scenario must list the backport's base."""
+    q = qemu_version(sc)
+    if q not in QEMUS:
+        raise ScenarioError(f'{path}: qemu "{q}" not one of '
+                            f'{", ".join(QEMUS)}')
+    if q == '10' and sc['arch'] not in bases.QEMU10['arches']:
+        raise ScenarioError(f'{path}: qemu "10" is there for '
+                            f'{", ".join(bases.QEMU10["arches"])} only')
+    listed = sc.get('bases', list(bases.BASES))
+    for b in listed:
+        if not isinstance(b, str) or b not in bases.BASES:
+            raise ScenarioError(f'{path}: bases: unknown base "{b}" (one of '
+                                f'{", ".join(bases.BASES)})')
+    if not listed or len(set(listed)) != len(listed):
+        raise ScenarioError(f'{path}: bases must list each base once, '
+                            f'at least one')
+    backport = [b for b in bases.BASES if b != bases.DEFAULT]
+    if sc.get('backport') and not set(backport) & set(listed):
+        raise ScenarioError(f'{path}: backport = true, but bases lists no '
+                            f'backport ({", ".join(backport)})')
 
 
 def _check_disk(where, sc, disk, ids, required, keys=None):
@@ -327,10 +374,12 @@ def _check_checks(path, sc):
 
 
 def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
-              qmp_path):
-    """The QEMU command line for a scenario (no environment assumed)."""
+              qmp_path, qemu=None):
+    """The QEMU command line for a scenario (no environment assumed).
+    qemu: the binary and its own first arguments (default: the arch's
+    QEMU on PATH, Debian's 7.2)."""
     arch = ARCHES[sc['arch']]
-    args = [arch.qemu, *arch.qemu_base,
+    args = [*(qemu or [arch.qemu]), *arch.qemu_base,
             '-machine', sc['machine'],
             '-smp', str(sc.get('smp', 2)), '-m', sc.get('memory', '1G'),
             '-nodefaults', '-no-user-config', '-display', 'none',
@@ -361,6 +410,50 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
         args += ['-device', f'virtio-blk-pci,drive=drv-{did},id={did},'
                  f'serial={did},bus={disk["bus"]},{props}']
     return args
+
+
+# tests/kunit.toml: a table per arch, and optionally a table per base
+# whose kernels run other suites ([BASE.ARCH] with its own suites).
+KUNIT_ARCH_KEYS = {'machine': str, 'suites': list}
+KUNIT_BASE_KEYS = {'suites': list}
+
+
+def _check_suites(where, suites):
+    if not all(isinstance(x, str) and x for x in suites) or \
+            len(set(suites)) != len(suites):
+        raise ScenarioError(f'{where}: suites are names, each once')
+
+
+def load_kunit(path):
+    """The KUnit boots of tests/kunit.toml, checked as strictly as a
+    scenario: {base: {arch: {'machine': ..., 'suites': [...]}}} for every
+    base and arch, a base's own [BASE.ARCH] replacing that arch's suites."""
+    try:
+        with open(path, 'rb') as f:
+            cfg = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise ScenarioError(f'{path}: {e}') from e
+    for key in cfg:
+        if key not in ARCHES and key not in bases.BASES:
+            raise ScenarioError(f'{path}: unknown key "{key}" (an arch or a '
+                                f'base)')
+    for arch in ARCHES:
+        _check_keys(f'{path}: {arch}', cfg.get(arch), KUNIT_ARCH_KEYS,
+                    tuple(KUNIT_ARCH_KEYS))
+        _check_suites(f'{path}: {arch}', cfg[arch]['suites'])
+    plan = {}
+    for base in bases.BASES:
+        own = cfg.get(base, {})
+        _check_keys(f'{path}: {base}', own, dict.fromkeys(ARCHES, dict))
+        plan[base] = {}
+        for arch in ARCHES:
+            where = f'{path}: {base}.{arch}'
+            if arch in own:
+                _check_keys(where, own[arch], KUNIT_BASE_KEYS,
+                            tuple(KUNIT_BASE_KEYS))
+                _check_suites(where, own[arch]['suites'])
+            plan[base][arch] = {**cfg[arch], **own.get(arch, {})}
+    return plan
 
 
 def all_scenarios(root):

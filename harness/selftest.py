@@ -10,7 +10,10 @@
 - steps, [[hotplug]] and [[check]]: the plan the guest gets, the judging
   of each step apart, the kselftest verdict;
 - the QMP client and the hot-plug watcher, against a fake QEMU monitor;
-- the static gates' base/head comparison, tool failures included.
+- the static gates' base/head comparison, tool failures included;
+- the two bases: which kernels a scenario boots with (bases, backport),
+  which QEMU (qemu), where a base's kernel, runs and bisect record are,
+  a missing QEMU 10 failing its scenario, and tests/kunit.toml's loader.
 """
 import json
 import os
@@ -19,6 +22,7 @@ import subprocess
 import tempfile
 import threading
 
+import bases
 import boot
 import dmadata
 import gates
@@ -55,6 +59,50 @@ BAD = [
     (GOOD.replace('arch =', 'smp = "2"\narch ='), '"smp" must be int'),
     (GOOD.replace('machine = "q35"', 'machine = "q35"\nfirmware = "edk2"'),
      'no firmware "edk2"'),
+    (GOOD.replace('machine =', 'qemu = "9"\nmachine ='), 'qemu "9" not one'),
+    (GOOD.replace('machine =', 'qemu = 10\nmachine ='), '"qemu" must be str'),
+    (GOOD.replace('x86_64', 'arm64').replace('machine =', 'qemu = "10"\n'
+                                             'machine ='),
+     'qemu "10" is there for x86_64 only'),
+    (GOOD.replace('machine =', 'bases = ["mainline", "deb11"]\nmachine ='),
+     'unknown base "deb11"'),
+    (GOOD.replace('machine =', 'bases = ["mainline", 12]\nmachine ='),
+     'unknown base "12"'),
+    (GOOD.replace('machine =', 'bases = []\nmachine ='), 'each base once'),
+    (GOOD.replace('machine =', 'bases = ["deb12", "deb12"]\nmachine ='),
+     'each base once'),
+    (GOOD.replace('machine =', 'bases = "deb12"\nmachine ='),
+     '"bases" must be list'),
+    (GOOD.replace('machine =', 'backport = "yes"\nmachine ='),
+     '"backport" must be bool'),
+    (GOOD.replace('machine =', 'backport = true\nbases = ["mainline"]\n'
+                  'machine ='), 'bases lists no backport'),
+]
+
+# tests/kunit.toml: (text, what the error must contain); KUNIT_GOOD loads.
+KUNIT_GOOD = '''[x86_64]
+machine = "q35"
+suites = ["a", "b"]
+[arm64]
+machine = "virt"
+suites = ["a"]
+[deb12.x86_64]
+suites = ["a"]
+'''
+KUNIT_BAD = [
+    (KUNIT_GOOD + '[mips]\nmachine = "m"\nsuites = []\n',
+     'unknown key "mips"'),
+    (KUNIT_GOOD.replace('[arm64]\nmachine = "virt"\nsuites = ["a"]\n', ''),
+     'arm64: expected a table'),
+    (KUNIT_GOOD.replace('suites = ["a", "b"]', 'suites = ["a", "a"]'),
+     'each once'),
+    (KUNIT_GOOD.replace('suites = ["a", "b"]', 'suites = "a"'),
+     '"suites" must be list'),
+    (KUNIT_GOOD.replace('[deb12.x86_64]\n', '[deb12.x86_64]\nmachine = "pc"\n'),
+     'deb12.x86_64: unknown key "machine"'),
+    (KUNIT_GOOD.replace('[deb12.x86_64]', '[deb12.mips]'),
+     'deb12: unknown key "mips"'),
+    (KUNIT_GOOD + '[deb12.arm64]\nsuites = [1]\n', 'each once'),
 ]
 
 # Run-time steps, a hot-plugged disk and per-step checks.
@@ -418,6 +466,139 @@ def gate_cases(case):
          'gate: a tool failing at the base fails')
 
 
+def load_text(tmp, name, text, loader=scn.load):
+    """Load text written to tmp/name; (result, None) or (None, error)."""
+    path = os.path.join(tmp, name)
+    with open(path, 'w') as f:
+        f.write(text)
+    try:
+        return loader(path), None
+    except scn.ScenarioError as e:
+        return None, str(e)
+
+
+def base_cases(case, tmp):
+    """bases, backport and qemu: which kernels and which QEMU boot a
+    scenario, where each base keeps its kernel, runs and records, and a
+    missing QEMU 10 failing its scenario instead of make check."""
+    sc, err = load_text(tmp, 'base.toml', GOOD)
+    case(sc is not None, f'good scenario rejected: {err}')
+    if sc is None:
+        return
+    case(scn.boot_bases(sc) == ['mainline'] and
+         scn.boot_bases(sc, every=True) == ['mainline', 'deb12'],
+         f'default bases: {scn.boot_bases(sc)}')
+    case(scn.boot_bases(dict(sc, backport=True)) == ['mainline', 'deb12'],
+         'a backport scenario boots on deb12 in make check')
+    only = dict(sc, bases=['deb12'])
+    case(scn.boot_bases(only) == [] and
+         scn.boot_bases(only, every=True) == ['deb12'],
+         f'bases = ["deb12"]: {scn.boot_bases(only, every=True)}')
+    case(boot.kernel_image('x86_64', 'deb12') == os.path.join(
+        boot.ROOT, 'build', 'obj-deb12-x86_64', 'arch/x86/boot/bzImage') and
+        boot.kernel_image('arm64').endswith('build/obj-arm64/arch/arm64/'
+                                            'boot/Image'),
+        'kernel of each base')
+    case(boot.run_dir(sc, 'deb12').endswith('runs/deb12/base') and
+         boot.run_dir(sc, 'mainline').endswith('runs/base'),
+         'run dirs of the bases apart')
+    case(boot.qemu_launch(sc) == (['qemu-system-x86_64'], None),
+         f'default QEMU: {boot.qemu_launch(sc)}')
+    q10 = dict(sc, qemu='10')
+    fake = os.path.join(tmp, 'qemu-10')
+    binary = os.path.join(fake, 'usr', 'bin', 'qemu-system-x86_64')
+    os.makedirs(os.path.dirname(binary))
+    # A QEMU that only says how it was started, and stops.
+    with open(binary, 'w') as f:
+        f.write('#!/bin/sh\necho "$QEMU_MODULE_DIR" "$@" > "$0.args"\n')
+    os.chmod(binary, 0o755)
+    with open(os.path.join(tmp, 'initramfs'), 'wb') as f:
+        f.write(b'')
+    saved = bases.QEMU10['dir'], dict(os.environ)
+    try:
+        bases.QEMU10['dir'] = fake
+        os.environ.update(VB_RUNS=os.path.join(tmp, 'runs'),
+                          VB_INITRAMFS=os.path.join(tmp, 'initramfs'))
+        os.environ.pop('VB_OBJ_DIR', None)
+        argv, env = boot.qemu_launch(q10)
+        case(argv == [binary, '-L', os.path.join(fake, 'usr/share/qemu'),
+                      '-L', '/usr/share/seabios'] and
+             env['QEMU_MODULE_DIR'] == os.path.join(
+                 fake, 'usr/lib/x86_64-linux-gnu/qemu'),
+             f'QEMU 10 launch: {argv}')
+        res = boot.boot(q10, quiet=True, base='deb12')
+        with open(binary + '.args') as f:
+            args = f.read().split()
+        case(args[:5] == [env['QEMU_MODULE_DIR'], '-L',
+                          os.path.join(fake, 'usr/share/qemu'), '-L',
+                          '/usr/share/seabios'] and
+             args[args.index('-kernel') + 1] ==
+             boot.kernel_image('x86_64', 'deb12') and
+             res['outcome'] == 'fail' and
+             res['run_dir'].endswith('runs/deb12/base'),
+             f'a deb12 boot under QEMU 10: {args[:5]}, {res["run_dir"]}')
+        bases.QEMU10['dir'] = os.path.join(tmp, 'none')
+        res = boot.boot(q10, quiet=True, base='deb12')
+        case(res['outcome'] == 'fail' and res['base'] == 'deb12' and
+             [c['name'] for c in res['checks']] == ['boot.qemu'] and
+             'QEMU 10 is missing' in res['checks'][0]['got'] and
+             os.path.exists(os.path.join(tmp, 'runs', 'deb12', 'base',
+                                         'result.json')),
+             f'missing QEMU 10 fails the scenario: {res["checks"]}')
+    finally:
+        bases.QEMU10['dir'] = saved[0]
+        os.environ.clear()
+        os.environ.update(saved[1])
+    plan, err = load_text(tmp, 'kunit.toml', KUNIT_GOOD, scn.load_kunit)
+    case(plan is not None and plan['deb12']['x86_64'] ==
+         {'machine': 'q35', 'suites': ['a']} and
+         plan['mainline']['x86_64']['suites'] == ['a', 'b'] and
+         plan['deb12']['arm64']['suites'] == ['a'],
+         f'kunit.toml per base: {plan or err}')
+    for i, (text, msg) in enumerate(KUNIT_BAD):
+        _, err = load_text(tmp, f'kunit{i}.toml', text, scn.load_kunit)
+        case(err is not None and msg in err,
+             f'bad kunit.toml {i}: "{err}" lacks "{msg}"')
+
+
+def record_cases(case, tmp):
+    """Each base's bisect gate reads its own record, beside its series for
+    the backport (and left out of the drift gate's comparison there)."""
+    w = gates.where('deb12')
+    case(w.name('bisect') == 'gate.deb12.bisect' and
+         gates.where().name('bisect') == 'bisect',
+         'gate names per base')
+    case(w.record == os.path.join(boot.ROOT, bases.BASES['deb12'].record)
+         and w.verify.endswith('build/verify-deb12') and
+         gates.where().verify.endswith('build/verify') and
+         w.obj('gate-x86_64').endswith('build/obj-deb12-gate-x86_64') and
+         gates.where().obj('bisect').endswith('build/obj-bisect'),
+         f'paths per base: {w}')
+    pdir = os.path.join(tmp, 'series')
+    os.makedirs(pdir)
+    with open(os.path.join(pdir, 'series'), 'w') as f:
+        f.write('# x\n0001-a.patch\n')
+    with open(os.path.join(pdir, '0001-a.patch'), 'w') as f:
+        f.write('a patch\n')
+    rec = os.path.join(pdir, 'bisect-verified')
+    fake = gates.Where('deb12', tmp, tmp, pdir, rec)
+    st, det = gates.gate_bisect(fake)
+    case(st == 'fail' and det.startswith('no ') and
+         det.endswith('run make check-bisect BASE=deb12'),
+         f'no record fails: {det}')
+    with open(rec, 'w') as f:
+        f.write(f'series-sha256 {gates.series_digest(fake)}\n')
+    case(gates.gate_bisect(fake)[0] == 'pass', 'matching record passes')
+    with open(os.path.join(pdir, '0001-a.patch'), 'a') as f:
+        f.write('changed\n')
+    st, det = gates.gate_bisect(fake)
+    case(st == 'fail' and 'make check-bisect BASE=deb12' in det,
+         f'stale record fails: {det}')
+    case(gates._not_exported(fake) == ['-x', 'bisect-verified'] and
+         gates._not_exported(gates.where()) == [],
+         'drift leaves the backport\'s record out')
+
+
 def run():
     global COUNT
     fails = []
@@ -487,6 +668,10 @@ def run():
                 case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
     with tempfile.TemporaryDirectory() as tmp:
         step_cases(case, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        base_cases(case, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        record_cases(case, tmp)
     load_judges(case)
     gate_cases(case)
     plan, suites = ktap.parse(KTAP)

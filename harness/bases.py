@@ -1,0 +1,79 @@
+"""The kernel bases the series is kept on, and the pinned Debian packages.
+
+Each base is a Debian binary package of kernel source, pinned by version:
+the tarball it ships is the commit 'base' of that base's work tree.  The
+packages come from Debian's archive through a private apt configuration
+(harness/fetch-debs.sh), never from a change to the machine's sources.
+"""
+import os
+from dataclasses import dataclass
+
+# The base of the series to post; BASE= defaults to it everywhere.
+DEFAULT = 'mainline'
+
+
+@dataclass(frozen=True)
+class Base:
+    name: str
+    tree: str           # work tree, relative to the repository
+    patches: str        # the series generated from it
+    package: str        # Debian package shipping the tarball
+    version: str        # pinned version of that package
+    tarball: str        # path of the tarball inside the package
+    describe: str       # for the README and the cover letter
+    verify: str         # the gates' fresh 'git am' of the series
+    record: str         # make check-bisect's record for the series
+
+
+def obj_dir(base, what):
+    """An object directory of a base, relative to the repository:
+    build/obj-WHAT for mainline (the names the harness always used),
+    build/obj-BASE-WHAT for a backport, so no two bases share objects."""
+    return 'build/obj-' + (what if base == DEFAULT else f'{base}-{what}')
+
+
+def run_dir(base, name):
+    """Where a boot of a base keeps its logs, under the runs folder:
+    NAME for mainline, BASE/NAME for a backport."""
+    return name if base == DEFAULT else os.path.join(base, name)
+
+
+BASES = {
+    'mainline': Base(
+        name='mainline', tree='build/linux', patches='patches',
+        package='linux-source-7.3', version='7.3~rc7-1~exp1',
+        tarball='usr/src/linux-source-7.3.tar.xz',
+        describe='v7.3-rc7 with Debian\'s patches (linux-source-7.3 '
+                 '7.3~rc7-1~exp1, Debian experimental)',
+        verify='build/verify', record='series/bisect-verified'),
+    'deb12': Base(
+        name='deb12', tree='build/linux-deb12', patches='backport/deb12',
+        package='linux-source-6.12', version='6.12.117-1~deb12u1',
+        tarball='usr/src/linux-source-6.12.tar.xz',
+        describe='6.12.117 as Debian 12 ships it (linux-source-6.12 '
+                 '6.12.117-1~deb12u1)',
+        verify='build/verify-deb12', record='backport/deb12/bisect-verified'),
+}
+
+# QEMU 10 beside Debian 12's own 7.2: only it boots intel-iommu,eim=on
+# under TCG.  Extracted into build/qemu-10 by harness/fetch-debs.sh.
+QEMU10 = {
+    'version': '1:10.0.2+ds-2+deb13u1~bpo12+1',
+    'packages': ('qemu-system-x86', 'qemu-system-data', 'qemu-system-common'),
+    'dir': 'build/qemu-10',
+    # qemu-system-x86 only: a scenario of another arch cannot ask for it.
+    'arches': ('x86_64',),
+}
+
+if __name__ == '__main__':
+    import sys
+    # For harness/lib.sh: "NAME" gives one line of fields without blanks,
+    # "NAME obj WHAT" an object directory.
+    if sys.argv[1] not in BASES:
+        sys.exit(f'error: unknown BASE={sys.argv[1]} (one of: '
+                 f'{" ".join(BASES)})')
+    b = BASES[sys.argv[1]]
+    if sys.argv[2:3] == ['obj']:
+        print(obj_dir(b.name, sys.argv[3]))
+    else:
+        print(b.tree, b.patches, b.package, b.version, b.verify, b.record)
