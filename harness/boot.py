@@ -112,6 +112,7 @@ class Hotplugger:
     or what went wrong; the conversation goes to the log file."""
 
     def __init__(self, sc, qmp_path, log_path):
+        self.sc = sc
         self.waiting = {hp['id']: hp for hp in sc.get('hotplug', [])}
         self.qmp_path = qmp_path
         self.log_path = log_path
@@ -132,7 +133,7 @@ class Hotplugger:
             with open(self.log_path, 'a') as log, \
                     qmp.QMP(self.qmp_path, log) as mon:
                 mon.command('qmp_capabilities')
-                mon.command('device_add', scn.hotplug_device(hp))
+                mon.command('device_add', scn.hotplug_device(hp, self.sc))
         except (OSError, ValueError, qmp.QMPError) as e:
             return f'device_add failed: {e}'
         return 'added'
@@ -259,6 +260,13 @@ class Judge:
                             'ok': ok})
         return ok
 
+    def within(self, name, low, high, got):
+        """A count that must lie from low to high (shown as "low..high")."""
+        ok = isinstance(got, int) and low <= got <= high
+        self.checks.append({'name': name, 'want': f'{low}..{high}',
+                            'got': got, 'ok': ok})
+        return ok
+
 
 def step_number(sc, step, after=0):
     """The number of the first step that reads step (word for word) and
@@ -342,10 +350,15 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
               dma_result(rec, images_meta.get(ident), images[ident]))
 
     def irq_cpus(ident, exp, rec):
-        """CPUs that got the disk's interrupts once its check is done."""
+        """CPUs that got the disk's interrupts once its check is done:
+        exactly irq_cpus, or 1 to irq_cpus_max (0: none by MSI/MSI-X)."""
+        if 'irq_cpus' not in exp and 'irq_cpus_max' not in exp:
+            return
+        got = int(rec['irqcpus']) if rec else 'not-reported'
         if 'irq_cpus' in exp:
-            j.add(f'{ident}.irq_cpus', exp['irq_cpus'],
-                  int(rec['irqcpus']) if rec else 'not-reported')
+            j.add(f'{ident}.irq_cpus', exp['irq_cpus'], got)
+        if 'irq_cpus_max' in exp:
+            j.within(f'{ident}.irq_cpus_max', 1, exp['irq_cpus_max'], got)
 
     first_report = step_number(sc, 'report')
     for dev in sc.get('device', []):

@@ -67,7 +67,8 @@ def kunit_checks(base, every):
         sc = {'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
               'arch': arch, 'machine': spec['machine'], 'steps': [],
               'timeout': 600, 'path': 'tests/kunit.toml'}
-        r = boot.boot(sc, quiet=True, extra_cmdline='kunit.enable=1',
+        r = boot.boot(sc, quiet=True,
+                      extra_cmdline=bases.BASES[base].kunit_cmdline,
                       base=base)
         with open(os.path.join(ROOT, r['run_dir'], 'console.log'),
                   errors='replace') as f:

@@ -20,13 +20,23 @@ KSELFTEST_RESULTS = ('pass', 'skip')
 # harness/fetch-debs.sh unpacks beside it (bases.QEMU10).
 QEMUS = ('7.2', '10')
 DEFAULT_QEMU = '7.2'
+# apic_ids: the APIC ID of each vCPU, the boot CPU's (0) first.  QEMU
+# builds an x86 APIC ID as socket | die | module | core | thread id, each
+# field ceil(log2(count per parent)) bits wide, the thread id lowest.
+# qemu_args gives QEMU one socket of highest ID + 1 cores of one thread, so
+# the core id is the APIC ID; one socket, as smp = N has (several sockets
+# would make Linux mark the TSC unstable on QEMU's AMD-vendor TCG CPU).  q35
+# takes 4096 CPUs on QEMU 10; an ID above 254 needs x2APIC with interrupt
+# remapping (eim=on), which only QEMU 10 accepts under TCG.
+APIC_ID_MAX = 4095
+XAPIC_ID_MAX = 254
 
 TOP_KEYS = {
     'description': str, 'arch': str, 'machine': str, 'iommu': str,
     'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
     'hold_disks': str, 'kselftest': str,
-    'qemu': str, 'bases': list, 'backport': bool,
+    'qemu': str, 'bases': list, 'backport': bool, 'apic_ids': list,
     'device': list, 'disk': list, 'hotplug': list, 'check': list,
     'log': dict, 'xfail': dict,
 }
@@ -40,8 +50,10 @@ DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
 EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
 # A [[disk]] may also say on how many CPUs its interrupts must have arrived
-# once its DMA check (which issues I/O from every CPU in turn) is done.
-DISK_EXPECT_KEYS = {**EXPECT_KEYS, 'irq_cpus': int}
+# once its DMA check (which issues I/O from every CPU in turn) is done:
+# exactly irq_cpus, or from 1 to irq_cpus_max (the guest counts only MSI and
+# MSI-X vectors, so at least one means they came by MSI or MSI-X).
+DISK_EXPECT_KEYS = {**EXPECT_KEYS, 'irq_cpus': int, 'irq_cpus_max': int}
 # A [[check]]: expectations of one report or dma step (see README).
 # err: how a sysfs, bind or unbind step ended ('ok' or an errno name).
 CHECK_KEYS = {'step': int, 'id': str, 'err': str, **EXPECT_KEYS}
@@ -62,6 +74,14 @@ FORBIDDEN = (
 # Default disk properties: a modern virtio-pci device that honours the
 # vIOMMU (iommu_platform), so its DMA really goes through translation.
 DISK_PROPS = 'disable-legacy=on,iommu_platform=on'
+
+
+def disk_props(sc):
+    """DISK_PROPS, and with apic_ids one queue per vCPU: QEMU sizes
+    virtio-blk by -smp's initial CPUs, only the boot CPU there (the others
+    come by -device), where smp = N would give N queues."""
+    ids = sc.get('apic_ids')
+    return DISK_PROPS + (f',num-queues={len(ids)}' if ids else '')
 DEFAULT_STEPS = ['report', 'dma']
 # With hold_disks, pci-stub holds every virtio-blk function at boot and the
 # guest binds them itself, each under its watchdog (see vbinit.c).
@@ -135,8 +155,11 @@ def _check_keys(where, table, spec, required=()):
 
 def _check_expect(where, exp, keys=None):
     _check_keys(where + '.expect', exp, keys or EXPECT_KEYS)
-    if exp.get('irq_cpus', 1) < 1:
-        raise ScenarioError(f'{where}: irq_cpus must be at least 1')
+    for key in ('irq_cpus', 'irq_cpus_max'):
+        if exp.get(key, 1) < 1:
+            raise ScenarioError(f'{where}: {key} must be at least 1')
+    if 'irq_cpus' in exp and 'irq_cpus_max' in exp:
+        raise ScenarioError(f'{where}: irq_cpus or irq_cpus_max, not both')
     if 'group' in exp and exp['group'] not in GROUP_TYPES:
         raise ScenarioError(f'{where}: group "{exp["group"]}" not one of '
                             f'{", ".join(GROUP_TYPES)}')
@@ -167,11 +190,11 @@ def plugging_step_id(sc, hid):
                  if hid in hp.get('before', [])), hid)
 
 
-def hotplug_device(hp):
+def hotplug_device(hp, sc=None):
     """The device_add arguments of a [[hotplug]] disk: what a [[disk]]
     gets on the command line, but plugged at run time."""
     props = parse_props(hp['id'], ','.join(filter(None, [
-        DISK_PROPS, hp.get('props')])))
+        disk_props(sc or {}), hp.get('props')])))
     return {'driver': 'virtio-blk-pci', 'id': hp['id'],
             'drive': f'drv-{hp["id"]}', 'serial': hp['id'],
             'bus': hp['bus'], **props}
@@ -233,6 +256,7 @@ def load(path):
     _check_steps(path, sc)
     _check_checks(path, sc)
     _check_boot_keys(path, sc)
+    _check_apic_ids(path, sc)
     if sc.get('kselftest', 'pass') not in KSELFTEST_RESULTS:
         raise ScenarioError(f'{path}: kselftest "{sc["kselftest"]}" not one '
                             f'of {", ".join(KSELFTEST_RESULTS)}')
@@ -266,12 +290,53 @@ def _check_boot_keys(path, sc):
                             f'backport ({", ".join(backport)})')
 
 
+def _check_apic_ids(path, sc):
+    """apic_ids: x86_64, integers rising from 0 (the boot CPU), one per
+    vCPU (smp absent or equal to their number)."""
+    if 'apic_ids' not in sc:
+        return
+    ids = sc['apic_ids']
+    where = f'{path}: apic_ids'
+    if sc['arch'] != 'x86_64':
+        raise ScenarioError(f'{where}: x86_64 only')
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise ScenarioError(f'{where}: APIC IDs are integers')
+    if ids[:1] != [0]:
+        raise ScenarioError(f'{where}: the first (the boot CPU\'s) must be 0')
+    if any(a >= b for a, b in zip(ids, ids[1:])):
+        raise ScenarioError(f'{where}: must rise strictly')
+    if ids[-1] > APIC_ID_MAX:
+        raise ScenarioError(f'{where}: {ids[-1]} is above {APIC_ID_MAX}')
+    if ids[-1] > XAPIC_ID_MAX and qemu_version(sc) != '10':
+        raise ScenarioError(f'{where}: {ids[-1]} is above {XAPIC_ID_MAX}: '
+                            f'needs qemu "10" (x2APIC, eim=on)')
+    if sc.get('smp', len(ids)) != len(ids):
+        raise ScenarioError(f'{where}: {len(ids)} vCPUs, but smp = '
+                            f'{sc["smp"]}')
+
+
+def cpu_args(sc, arch):
+    """-smp, and with apic_ids a -device for each vCPU after the boot
+    CPU, at its APIC ID (see APIC_ID_MAX)."""
+    ids = sc.get('apic_ids')
+    if not ids:
+        return ['-smp', str(sc.get('smp', 2))]
+    n = ids[-1] + 1
+    model = arch.qemu_base[arch.qemu_base.index('-cpu') + 1].split(',')[0]
+    args = ['-smp', f'1,maxcpus={n},sockets=1,dies=1,cores={n},threads=1']
+    for i in ids[1:]:
+        args += ['-device', f'{model}-x86_64-cpu,socket-id=0,core-id={i},'
+                 f'thread-id=0']
+    return args
+
+
 def _check_disk(where, sc, disk, ids, required, keys=None):
     """A [[disk]] or [[hotplug]] table; its id joins ids."""
     _check_keys(where, disk, keys or DISK_KEYS, required)
     _check_expect(where, disk['expect'], DISK_EXPECT_KEYS)
-    if 'irq_cpus' in disk['expect'] and disk['expect']['dma'] == 'skip':
-        raise ScenarioError(f'{where}: irq_cpus needs a DMA check')
+    for key in ('irq_cpus', 'irq_cpus_max'):
+        if key in disk['expect'] and disk['expect']['dma'] == 'skip':
+            raise ScenarioError(f'{where}: {key} needs a DMA check')
     if not re.fullmatch(r'[A-Za-z0-9_-]{1,20}', disk['id']):
         raise ScenarioError(f'{where}: id must be a short serial')
     if disk['id'] in ids:
@@ -379,9 +444,13 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
     qemu: the binary and its own first arguments (default: the arch's
     QEMU on PATH, Debian's 7.2)."""
     arch = ARCHES[sc['arch']]
-    args = [*(qemu or [arch.qemu]), *arch.qemu_base,
+    base = list(arch.qemu_base)
+    if qemu_version(sc) == '10':
+        cpu = base.index('-cpu') + 1
+        base[cpu] += ',' + bases.QEMU10['cpu_props']
+    args = [*(qemu or [arch.qemu]), *base,
             '-machine', sc['machine'],
-            '-smp', str(sc.get('smp', 2)), '-m', sc.get('memory', '1G'),
+            *cpu_args(sc, arch), '-m', sc.get('memory', '1G'),
             '-nodefaults', '-no-user-config', '-display', 'none',
             '-no-reboot',
             '-chardev', f'file,id=con,path={console_path}',
@@ -406,7 +475,8 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
                  f'id=drv-{did},cache=writeback']
         if did in plugged:
             continue        # its device comes later, by QMP device_add
-        props = DISK_PROPS + (',' + disk['props'] if 'props' in disk else '')
+        props = disk_props(sc) + (',' + disk['props'] if 'props' in disk
+                                  else '')
         args += ['-device', f'virtio-blk-pci,drive=drv-{did},id={did},'
                  f'serial={did},bus={disk["bus"]},{props}']
     return args

@@ -11,6 +11,7 @@
   of each step apart, the kselftest verdict;
 - the QMP client and the hot-plug watcher, against a fake QEMU monitor;
 - the static gates' base/head comparison, tool failures included;
+- apic_ids (the vCPU topology QEMU gets) and irq_cpus_max (a range);
 - the two bases: which kernels a scenario boots with (bases, backport),
   which QEMU (qemu), where a base's kernel, runs and bisect record are,
   a missing QEMU 10 failing its scenario, and tests/kunit.toml's loader.
@@ -77,6 +78,39 @@ BAD = [
      '"backport" must be bool'),
     (GOOD.replace('machine =', 'backport = true\nbases = ["mainline"]\n'
                   'machine ='), 'bases lists no backport'),
+    # apic_ids: integers rising from 0, x86_64, one per vCPU.
+    (GOOD.replace('machine =', 'apic_ids = 9\nmachine ='),
+     '"apic_ids" must be list'),
+    (GOOD.replace('machine =', 'apic_ids = []\nmachine ='), 'must be 0'),
+    (GOOD.replace('machine =', 'apic_ids = [1, 9]\nmachine ='), 'must be 0'),
+    (GOOD.replace('machine =', 'apic_ids = [0, "9"]\nmachine ='),
+     'APIC IDs are integers'),
+    (GOOD.replace('machine =', 'apic_ids = [0, true]\nmachine ='),
+     'APIC IDs are integers'),
+    (GOOD.replace('machine =', 'apic_ids = [0, 9, 9]\nmachine ='),
+     'must rise strictly'),
+    (GOOD.replace('machine =', 'apic_ids = [0, 9, 3]\nmachine ='),
+     'must rise strictly'),
+    (GOOD.replace('machine =', 'apic_ids = [0, -1]\nmachine ='),
+     'must rise strictly'),
+    (GOOD.replace('machine =', 'qemu = "10"\napic_ids = [0, 4096]\n'
+                  'machine ='), '4096 is above 4095'),
+    (GOOD.replace('machine =', 'apic_ids = [0, 255]\nmachine ='),
+     'needs qemu "10"'),
+    (GOOD.replace('machine =', 'apic_ids = [0, 9]\nsmp = 4\nmachine ='),
+     '2 vCPUs, but smp = 4'),
+    (GOOD.replace('x86_64', 'arm64').replace('machine =', 'apic_ids = [0, 1]'
+                                             '\nmachine ='), 'x86_64 only'),
+    # irq_cpus_max: a count from 1, on a disk with a DMA check, alone.
+    (GOOD.replace('dma = "pass"', 'dma = "pass", irq_cpus_max = 0'),
+     'irq_cpus_max must be at least 1'),
+    (GOOD.replace('dma = "pass"', 'dma = "pass", irq_cpus_max = "1"'),
+     '"irq_cpus_max" must be int'),
+    (GOOD.replace('dma = "pass"', 'dma = "pass", irq_cpus = 1, '
+                  'irq_cpus_max = 1'), 'not both'),
+    (GOOD.replace('dma = "pass"', 'dma = "skip", irq_cpus_max = 1').replace(
+        'machine =', 'dma_skip = "r"\nmachine ='),
+     'irq_cpus_max needs a DMA check'),
 ]
 
 # tests/kunit.toml: (text, what the error must contain); KUNIT_GOOD loads.
@@ -466,6 +500,46 @@ def gate_cases(case):
          'gate: a tool failing at the base fails')
 
 
+def cpu_cases(case, tmp):
+    """apic_ids: the QEMU topology and a vCPU device per ID after the boot
+    CPU's; irq_cpus_max: 1 to N CPUs with the disk's MSI/MSI-X interrupts."""
+    text = GOOD.replace('machine =', 'apic_ids = [0, 9]\nsmp = 2\nmachine =')
+    sc, err = load_text(tmp, 'apic.toml', text.replace(
+        'dma = "pass"', 'dma = "pass", irq_cpus_max = 1'))
+    case(sc is not None, f'apic_ids [0, 9] rejected: {err}')
+    if sc is None:
+        return
+    args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', {'d0': 'img'}, 'q')
+    smp = args[args.index('-smp') + 1]
+    cpus = [args[i + 1] for i, a in enumerate(args)
+            if a == '-device' and '-cpu,' in args[i + 1]]
+    disk = next(a for a in args if a.startswith('virtio-blk-pci,'))
+    case(smp == '1,maxcpus=10,sockets=1,dies=1,cores=10,threads=1' and
+         cpus == ['max-x86_64-cpu,socket-id=0,core-id=9,thread-id=0'] and
+         ',num-queues=2' in disk,
+         f'apic_ids [0, 9]: -smp {smp}, {cpus}, {disk}')
+    hp = scn.hotplug_device({'id': 'h', 'bus': 'b'}, sc)
+    case(hp['num-queues'] == '2', f'apic_ids: hot-plugged disk {hp}')
+    sc.pop('apic_ids')
+    args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', {'d0': 'img'}, 'q')
+    case(args[args.index('-smp') + 1] == '2' and
+         not any('-cpu,' in a or 'num-queues' in a for a in args),
+         'no apic_ids: -smp 2 alone')
+    _, err = load_text(tmp, 'apic256.toml', text.replace(
+        '[0, 9]', '[0, 1, 256]').replace('smp = 2\n', 'qemu = "10"\n'))
+    case(err is None, f'apic_ids [0, 1, 256] on QEMU 10 rejected: {err}')
+    for n, ok in (('0', False), ('1', True), ('2', False)):
+        recs = [{'kind': 'dma', 'serial': 'd0', 'read': 'absent',
+                 'irqcpus': n}]
+        checks = boot.judge(sc, recs, '', 0, {}, {'d0': 'img'}, {})
+        c = next(c for c in checks if c['name'] == 'd0.irq_cpus_max')
+        case(c['ok'] == ok and c['want'] == '1..1' and c['got'] == int(n),
+             f'irq_cpus_max = 1 with {n} CPUs: {c}')
+    checks = boot.judge(sc, [], '', 0, {}, {'d0': 'img'}, {})
+    case(not next(c for c in checks if c['name'] == 'd0.irq_cpus_max')['ok'],
+         'irq_cpus_max not reported fails')
+
+
 def load_text(tmp, name, text, loader=scn.load):
     """Load text written to tmp/name; (result, None) or (None, error)."""
     path = os.path.join(tmp, name)
@@ -670,6 +744,8 @@ def run():
         step_cases(case, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         base_cases(case, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu_cases(case, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         record_cases(case, tmp)
     load_judges(case)
