@@ -549,6 +549,7 @@ def result(sc, base, run, checks, **extra):
 
 def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT):
     """Boot a scenario with the test kernel of base and judge it."""
+    sc = scn.for_base(sc, base)
     arch = ARCHES[sc['arch']]
     run = run_dir(sc, base)
     shutil.rmtree(run, ignore_errors=True)

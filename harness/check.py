@@ -117,6 +117,12 @@ def scenario_checks(scs, base, every, only=None):
         if (only and sc['name'] != only) or \
                 base not in scn.boot_bases(sc, every):
             continue
+        name = f'{named("scenario", base)}.{sc["name"]}'
+        if 'pending' in sc and not every and not only:
+            # Expectations for work still to come, whose failure today is
+            # not the same from boot to boot: a skip, never a pass.
+            res.append((name, 'skip', f'pending: {sc["pending"]}'))
+            continue
         r = boot.boot(sc, quiet=False, base=base)
         bad = [c for c in r['checks'] if not c['ok']]
         det = (f'{len(r["checks"]) - len(bad)}/{len(r["checks"])} checks, '
@@ -134,7 +140,7 @@ def scenario_checks(scs, base, every, only=None):
             det += f'; DMA not checked: {r["dma_skip"]}'
         st = {'pass': 'pass', 'fail': 'fail', 'xfail': 'xfail',
               'xpass': 'fail'}[r['outcome']]
-        res.append((f'{named("scenario", base)}.{sc["name"]}', st, det))
+        res.append((name, st, det))
     return res
 
 

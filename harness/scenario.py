@@ -5,6 +5,7 @@ README).  Loading is strict: an unknown key, a missing required key or a
 value of the wrong kind is an error naming the file and the key, so a typo
 cannot silently drop an expectation.
 """
+import copy
 import os
 import re
 import tomllib
@@ -38,13 +39,16 @@ TOP_KEYS = {
     'hold_disks': str, 'kselftest': str,
     'qemu': str, 'bases': list, 'backport': bool, 'apic_ids': list,
     'device': list, 'disk': list, 'hotplug': list, 'check': list,
-    'log': dict, 'xfail': dict,
+    'log': dict, 'xfail': dict, 'pending': str,
 }
 REQUIRED = ('description', 'arch', 'machine')
+# expect_on: { BASE = { KEY = VALUE, ... } } replaces some of expect's
+# values on one base, where that base's kernel does something else for a
+# reason of its own (a comment says which); for_base() applies it.
 DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
-               'expect': dict}
+               'expect': dict, 'expect_on': dict}
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
-             'bdf': str, 'expect': dict}
+             'bdf': str, 'expect': dict, 'expect_on': dict}
 # A [[hotplug]] may plug other functions of its slot first ("before"):
 # QEMU shows a multi-function slot to the guest when function 0 comes.
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
@@ -153,6 +157,34 @@ def _check_keys(where, table, spec, required=()):
             raise ScenarioError(f'{where}: missing "{key}"')
 
 
+def _check_expect_on(where, item, keys):
+    """expect_on: per base, values that replace expect's: each base known,
+    each key one expect already has, each value a valid one and a change."""
+    for base, over in item.get('expect_on', {}).items():
+        at = f'{where}.expect_on.{base}'
+        if base not in bases.BASES:
+            raise ScenarioError(f'{at}: no base "{base}"')
+        if not isinstance(over, dict) or not over:
+            raise ScenarioError(f'{at}: must be a non-empty table')
+        for key, val in over.items():
+            if key not in item.get('expect', {}):
+                raise ScenarioError(f'{at}: "{key}" replaces no expect value')
+            if val == item['expect'][key]:
+                raise ScenarioError(f'{at}: "{key}" is the same as expect\'s')
+        _check_expect(at, {**item['expect'], **over}, keys)
+
+
+def for_base(sc, base):
+    """The scenario as judged on a base: a copy whose devices' and disks'
+    expect_on values for that base replace their expect values."""
+    out = copy.deepcopy(sc)
+    for kind in ('device', 'disk', 'hotplug'):
+        for item in out.get(kind, []):
+            if 'expect_on' in item:
+                item['expect'].update(item.pop('expect_on').get(base, {}))
+    return out
+
+
 def _check_expect(where, exp, keys=None):
     _check_keys(where + '.expect', exp, keys or EXPECT_KEYS)
     for key in ('irq_cpus', 'irq_cpus_max'):
@@ -231,6 +263,7 @@ def load(path):
             _check_expect(where, dev['expect'])
             if 'dma' in dev['expect']:
                 raise ScenarioError(f'{where}: dma is for disks only')
+        _check_expect_on(where, dev, EXPECT_KEYS)
         ids.add(dev['id'])
     for i, disk in enumerate(sc.get('disk', [])):
         _check_disk(f'{path}: disk[{i}]', sc, disk, ids,
@@ -334,6 +367,7 @@ def _check_disk(where, sc, disk, ids, required, keys=None):
     """A [[disk]] or [[hotplug]] table; its id joins ids."""
     _check_keys(where, disk, keys or DISK_KEYS, required)
     _check_expect(where, disk['expect'], DISK_EXPECT_KEYS)
+    _check_expect_on(where, disk, DISK_EXPECT_KEYS)
     for key in ('irq_cpus', 'irq_cpus_max'):
         if key in disk['expect'] and disk['expect']['dma'] == 'skip':
             raise ScenarioError(f'{where}: {key} needs a DMA check')

@@ -78,6 +78,19 @@ BAD = [
      '"backport" must be bool'),
     (GOOD.replace('machine =', 'backport = true\nbases = ["mainline"]\n'
                   'machine ='), 'bases lists no backport'),
+    # expect_on: a known base, a key expect has, a valid value that differs.
+    (GOOD.replace('dma = "pass" }', 'dma = "pass" }\nexpect_on = { deb11 = '
+                  '{ group = "identity" } }'), 'no base "deb11"'),
+    (GOOD.replace('dma = "pass" }', 'dma = "pass" }\nexpect_on = { deb12 = '
+                  '{ irq = "MSI" } }'), '"irq" replaces no expect value'),
+    (GOOD.replace('dma = "pass" }', 'dma = "pass" }\nexpect_on = { deb12 = '
+                  '{ group = "none" } }'), 'is the same as expect'),
+    (GOOD.replace('dma = "pass" }', 'dma = "pass" }\nexpect_on = { deb12 = '
+                  '{ group = "DMAFQ" } }'), 'group "DMAFQ"'),
+    (GOOD.replace('dma = "pass" }', 'dma = "pass" }\nexpect_on = { deb12 = '
+                  '{} }'), 'non-empty table'),
+    (GOOD.replace('machine =', 'pending = true\nmachine ='),
+     '"pending" must be str'),
     # apic_ids: integers rising from 0, x86_64, one per vCPU.
     (GOOD.replace('machine =', 'apic_ids = 9\nmachine ='),
      '"apic_ids" must be list'),
@@ -731,6 +744,21 @@ def run():
             case(True, '')
         except scn.ScenarioError as e:
             case(False, f'good scenario rejected: {e}')
+        # expect_on replaces its base's values, and only its base's.
+        path = os.path.join(tmp, 'on.toml')
+        with open(path, 'w') as f:
+            f.write(GOOD.replace('dma = "pass" }', 'dma = "pass" }\n'
+                                 'expect_on = { deb12 = { group = '
+                                 '"identity" } }'))
+        try:
+            sc = scn.load(path)
+            got = {b: scn.for_base(sc, b)['disk'][0]['expect']['group']
+                   for b in ('mainline', 'deb12')}
+            case(got == {'mainline': 'none', 'deb12': 'identity'},
+                 f'expect_on applied as {got}')
+            case('expect_on' in sc['disk'][0], 'for_base changed its input')
+        except scn.ScenarioError as e:
+            case(False, f'expect_on scenario rejected: {e}')
         for i, (text, msg) in enumerate(BAD):
             path = os.path.join(tmp, f'bad{i}.toml')
             with open(path, 'w') as f:
