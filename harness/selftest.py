@@ -768,6 +768,19 @@ def run():
                 case(False, f'bad scenario {i} accepted ({msg})')
             except scn.ScenarioError as e:
                 case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
+    # sparse's report on v7.3's MODULE_INFO() is set aside on such a line
+    # only, never another report or another line.
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, 'm.c')
+        with open(src, 'w') as f:
+            f.write('int x = 1;\nMODULE_LICENSE("GPL");\n')
+        err = ': error: bad constant expression'
+        case(gates._sparse_tool_limit(f'{src}:2:1{err}'),
+             'sparse MODULE_INFO() report not set aside')
+        case(not gates._sparse_tool_limit(f'{src}:1:1{err}'),
+             'sparse report on a code line set aside')
+        case(not gates._sparse_tool_limit(f'{src}:2:1: warning: x'),
+             'another sparse report on a MODULE_ line set aside')
     with tempfile.TemporaryDirectory() as tmp:
         step_cases(case, tmp)
     with tempfile.TemporaryDirectory() as tmp:
