@@ -346,10 +346,18 @@ def _sparse(w, arch, f):
 
 
 def _cocci(w, arch, f):
-    if arch in ('tools', 'included'):
-        # No object of their own: check the directory of a user-space
-        # program, and an included file on its own.
-        where = os.path.dirname(f) if arch == 'tools' else f
+    if arch == 'included':
+        # No object of its own: the script's one-file mode, as kbuild's
+        # C=1 runs it (v7.3's M= takes directories only).
+        r = sh(['bash', 'scripts/coccicheck', f], cwd=w.verify, check=False,
+               env=dict(GENV, C='1', MODE='report', srctree='.'))
+        out = (r.stdout + r.stderr).splitlines()
+        failed = tool_failed('coccicheck', out) if r.returncode else []
+        return failed + [ln for ln in out if ln.startswith(f + ':')]
+    if arch == 'tools':
+        # No object of its own: check the directory of a user-space
+        # program.
+        where = os.path.dirname(f)
         r = sh(['make', 'coccicheck', 'MODE=report', f'M={where}'],
                cwd=w.verify, check=False)
         out = (r.stdout + r.stderr).splitlines()
