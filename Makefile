@@ -130,13 +130,14 @@ bench: deps
 demo: deps kernel-x86_64 $(BUILD)/initramfs-x86_64.cpio
 	@python3 $(H)/boot.py $(DEMO_SCENARIO)
 
-# One scenario: make boot SCENARIO=name [BASE=deb12] (logs stay in
-# build/runs/name/, build/runs/deb12/name/).
+# One scenario: make boot SCENARIO=name [BASE=deb12] [QEMU=7.2] (logs stay
+# in build/runs/name/, build/runs/deb12/name/; name@qemuQ for a scenario
+# that lists several QEMUs).
 boot: deps
 	@arch=$$(python3 $(H)/check.py --arch-of $(SCENARIO)); \
 	kernel=kernel-$$arch; [ $(BASE) = mainline ] || kernel=kernel-$(BASE)-$$arch; \
 	$(MAKE) --no-print-directory $$kernel $(BUILD)/initramfs-$$arch.cpio; \
-	python3 $(H)/boot.py --base $(BASE) $(SCENARIO)
+	python3 $(H)/boot.py --base $(BASE) $(if $(QEMU),--qemu $(QEMU)) $(SCENARIO)
 
 # The kernels come from check.py: mainline on both arches, the backport on
 # the arches of its KUnit boots and backport scenarios (all for check-all).

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Boot one scenario under QEMU and judge it against its expectations.
 
-Usage: boot.py [--quiet] [--base BASE] [--cmdline ARGS] SCENARIO.toml
+Usage: boot.py [--quiet] [--base BASE] [--qemu Q] [--cmdline ARGS] SCENARIO
 
 The kernel is the test kernel of a base (harness/bases.py): mainline's
 build/obj-ARCH by default, --base deb12 the backport's build/obj-deb12-ARCH.
 QEMU is Debian's (7.2) unless the scenario says qemu = "10" (build/qemu-10,
-unpacked by make deps).
+unpacked by make deps); a scenario that lists both boots under the first
+unless --qemu names the other.
 
 Everything the boot produced stays in build/runs/NAME/ (a backport's in
-build/runs/BASE/NAME/): the QEMU command line, the console log, the
+build/runs/BASE/NAME/; NAME@qemuQ for a scenario that lists several QEMUs): the QEMU command line, the console log, the
 verdict channel's lines, the disk images, the QMP conversation (qmp.log,
 when a disk is hot-plugged), the kselftest's TAP output (kselftest.tap)
 and result.json.  The exit status is 0 when the scenario met its
@@ -707,6 +708,8 @@ def main():
     ap.add_argument('--quiet', action='store_true')
     ap.add_argument('--cmdline', default='')
     ap.add_argument('--base', default=bases.DEFAULT, choices=bases.BASES)
+    ap.add_argument('--qemu', help='one of the QEMUs the scenario lists '
+                    '(default: its first)')
     a = ap.parse_args()
     path = a.scenario
     if not os.path.exists(path):
@@ -720,6 +723,11 @@ def main():
         print(f'scenario error: {path} is not booted on {a.base} (its bases: '
               f'{", ".join(scn.boot_bases(sc, every=True))})',
               file=sys.stderr)
+        return 2
+    try:
+        sc = scn.for_qemu(sc, a.qemu or scn.qemu_version(sc))
+    except scn.ScenarioError as e:
+        print(f'scenario error: {e}', file=sys.stderr)
         return 2
     res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline, base=a.base)
     return 0 if res['outcome'] in ('pass', 'xfail') else 1

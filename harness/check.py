@@ -111,37 +111,45 @@ def load_scenarios():
 
 def scenario_checks(scs, base, every, only=None):
     """Each scenario that boots on base (scn.boot_bases), booted with its
-    kernel."""
+    kernel under each QEMU it lists.  only: a scenario's name (every QEMU
+    it lists) or one variant's (NAME@qemuQ)."""
     res = []
     for sc in scs:
-        if (only and sc['name'] != only) or \
-                base not in scn.boot_bases(sc, every):
+        if base not in scn.boot_bases(sc, every):
             continue
-        name = f'{named("scenario", base)}.{sc["name"]}'
-        if 'pending' in sc and not every and not only:
-            # Expectations for work still to come, whose failure today is
-            # not the same from boot to boot: a skip, never a pass.
-            res.append((name, 'skip', f'pending: {sc["pending"]}'))
-            continue
-        r = boot.boot(sc, quiet=False, base=base)
-        bad = [c for c in r['checks'] if not c['ok']]
-        det = (f'{len(r["checks"]) - len(bad)}/{len(r["checks"])} checks, '
-               f'{r["seconds"]}s')
-        if r['outcome'] == 'xfail':
-            det += f'; known failure: {sc["xfail"]["reason"]}'
-        elif r['outcome'] == 'xpass':
-            det += ('; marked xfail but these now pass: ' + ', '.join(
-                sorted(set(sc['xfail']['checks']) -
-                       {c['name'] for c in bad})) + ' (drop the mark)')
-        elif bad:
-            det += '; ' + '; '.join(f'{c["name"]}: want {c["want"]!r} got '
-                                    f'{c["got"]!r}' for c in bad[:4])
-        if r['dma_skip']:
-            det += f'; DMA not checked: {r["dma_skip"]}'
-        st = {'pass': 'pass', 'fail': 'fail', 'xfail': 'xfail',
-              'xpass': 'fail'}[r['outcome']]
-        res.append((name, st, det))
+        for q in scn.qemu_versions(sc):
+            var = scn.for_qemu(sc, q)
+            if only and only not in (sc['name'], var['name']):
+                continue
+            res.append(scenario_check(var, base, every, only))
     return res
+
+
+def scenario_check(sc, base, every, only):
+    """The check of one boot of a scenario (one base, one QEMU)."""
+    name = f'{named("scenario", base)}.{sc["name"]}'
+    if 'pending' in sc and not every and not only:
+        # Expectations for work still to come, whose failure today is
+        # not the same from boot to boot: a skip, never a pass.
+        return (name, 'skip', f'pending: {sc["pending"]}')
+    r = boot.boot(sc, quiet=False, base=base)
+    bad = [c for c in r['checks'] if not c['ok']]
+    det = (f'{len(r["checks"]) - len(bad)}/{len(r["checks"])} checks, '
+           f'{r["seconds"]}s')
+    if r['outcome'] == 'xfail':
+        det += f'; known failure: {sc["xfail"]["reason"]}'
+    elif r['outcome'] == 'xpass':
+        det += ('; marked xfail but these now pass: ' + ', '.join(
+            sorted(set(sc['xfail']['checks']) -
+                   {c['name'] for c in bad})) + ' (drop the mark)')
+    elif bad:
+        det += '; ' + '; '.join(f'{c["name"]}: want {c["want"]!r} got '
+                                f'{c["got"]!r}' for c in bad[:4])
+    if r['dma_skip']:
+        det += f'; DMA not checked: {r["dma_skip"]}'
+    st = {'pass': 'pass', 'fail': 'fail', 'xfail': 'xfail',
+          'xpass': 'fail'}[r['outcome']]
+    return (name, st, det)
 
 
 def gate_checks(base, every, selftests):

@@ -18,7 +18,8 @@ IRQ_MODES = ('MSI-X', 'MSI', 'INTx', 'none')
 DMA_RESULTS = ('pass', 'absent', 'skip')
 KSELFTEST_RESULTS = ('pass', 'skip')
 # The QEMU a scenario boots under: Debian 12's own, or the 10 that
-# harness/fetch-debs.sh unpacks beside it (bases.QEMU10).
+# harness/fetch-debs.sh unpacks beside it (bases.QEMU10).  qemu names one,
+# or lists several: each is then a boot and a check of its own (for_qemu).
 QEMUS = ('7.2', '10')
 DEFAULT_QEMU = '7.2'
 # apic_ids: the APIC ID of each vCPU, the boot CPU's (0) first.  QEMU
@@ -37,7 +38,7 @@ TOP_KEYS = {
     'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
     'hold_disks': str, 'kselftest': str,
-    'qemu': str, 'bases': list, 'backport': bool, 'apic_ids': list,
+    'qemu': (str, list), 'bases': list, 'backport': bool, 'apic_ids': list,
     'device': list, 'disk': list, 'hotplug': list, 'check': list,
     'log': dict, 'xfail': dict, 'pending': str,
 }
@@ -118,8 +119,31 @@ def kselftest_expect(sc):
     return sc.get('kselftest', 'pass' if sc.get('iommu') else 'skip')
 
 
+def qemu_versions(sc):
+    """Every QEMU the scenario boots under, in the order it lists them."""
+    q = sc.get('qemu', DEFAULT_QEMU)
+    return [q] if isinstance(q, str) else list(q)
+
+
 def qemu_version(sc):
-    return sc.get('qemu', DEFAULT_QEMU)
+    """The QEMU of one boot: the first listed (a for_qemu variant names
+    only its own)."""
+    return qemu_versions(sc)[0]
+
+
+def for_qemu(sc, q):
+    """The scenario as booted under QEMU q: a copy that names only q and,
+    when the scenario lists several, is named NAME@qemuQ (its check and its
+    run directory apart from the other QEMUs')."""
+    listed = qemu_versions(sc)
+    if q not in listed:
+        raise ScenarioError(f'{sc["path"]}: not booted under qemu "{q}" '
+                            f'(its qemu: {", ".join(listed)})')
+    out = copy.deepcopy(sc)
+    out['qemu'] = q
+    if len(listed) > 1:
+        out['name'] = f'{sc["name"]}@qemu{q}'
+    return out
 
 
 def boot_bases(sc, every=False):
@@ -149,9 +173,10 @@ def _check_keys(where, table, spec, required=()):
     for key, val in table.items():
         if key not in spec:
             raise ScenarioError(f'{where}: unknown key "{key}"')
-        if not isinstance(val, spec[key]):
-            raise ScenarioError(
-                f'{where}: "{key}" must be {spec[key].__name__}')
+        kinds = spec[key] if isinstance(spec[key], tuple) else (spec[key],)
+        if not isinstance(val, kinds):
+            raise ScenarioError(f'{where}: "{key}" must be '
+                                f'{" or ".join(k.__name__ for k in kinds)}')
     for key in required:
         if key not in table:
             raise ScenarioError(f'{where}: missing "{key}"')
@@ -222,11 +247,36 @@ def plugging_step_id(sc, hid):
                  if hid in hp.get('before', [])), hid)
 
 
+# QMP takes a property as JSON of its own type where the command line takes
+# text: QEMU 7.2 still converted "on" for a bool, QEMU 10 refuses it
+# ("Invalid parameter type for 'iommu_platform', expected: boolean").  The
+# properties of a hot-plugged virtio-blk-pci that are no string (on/off
+# auto ones such as disable-legacy are strings) and how to convert them.
+QMP_PROP_TYPES = {
+    'iommu_platform': lambda v: {'on': True, 'off': False}[v],
+    'multifunction': lambda v: {'on': True, 'off': False}[v],
+    'num-queues': int,
+}
+
+
+def qmp_props(where, props):
+    """Properties parsed from text, each of the JSON type QMP wants."""
+    out = dict(props)
+    for key, conv in QMP_PROP_TYPES.items():
+        if key in out:
+            try:
+                out[key] = conv(out[key])
+            except (KeyError, ValueError) as e:
+                raise ScenarioError(f'{where}: bad value "{out[key]}" for '
+                                    f'{key}') from e
+    return out
+
+
 def hotplug_device(hp, sc=None):
     """The device_add arguments of a [[hotplug]] disk: what a [[disk]]
     gets on the command line, but plugged at run time."""
-    props = parse_props(hp['id'], ','.join(filter(None, [
-        disk_props(sc or {}), hp.get('props')])))
+    props = qmp_props(hp['id'], parse_props(hp['id'], ','.join(filter(
+        None, [disk_props(sc or {}), hp.get('props')]))))
     return {'driver': 'virtio-blk-pci', 'id': hp['id'],
             'drive': f'drv-{hp["id"]}', 'serial': hp['id'],
             'bus': hp['bus'], **props}
@@ -272,7 +322,7 @@ def load(path):
         where = f'{path}: hotplug[{i}]'
         _check_disk(where, sc, disk, ids, ('id', 'bus', 'bdf', 'expect'),
                     HOTPLUG_KEYS)
-        parse_props(where, disk.get('props', ''))
+        qmp_props(where, parse_props(where, disk.get('props', '')))
         if disk['bus'] not in {d['id'] for d in sc.get('device', [])}:
             raise ScenarioError(f'{where}: bus "{disk["bus"]}" is no '
                                 f'[[device]] (a free pcie-root-port)')
@@ -302,13 +352,17 @@ def load(path):
 def _check_boot_keys(path, sc):
     """qemu, bases and backport: what boots the scenario, and on which
     kernels.  A backport scenario must list the backport's base."""
-    q = qemu_version(sc)
-    if q not in QEMUS:
-        raise ScenarioError(f'{path}: qemu "{q}" not one of '
-                            f'{", ".join(QEMUS)}')
-    if q == '10' and sc['arch'] not in bases.QEMU10['arches']:
-        raise ScenarioError(f'{path}: qemu "10" is there for '
-                            f'{", ".join(bases.QEMU10["arches"])} only')
+    qs = qemu_versions(sc)
+    if not qs or len(set(map(str, qs))) != len(qs):
+        raise ScenarioError(f'{path}: qemu must list each QEMU once, at '
+                            f'least one')
+    for q in qs:
+        if q not in QEMUS:
+            raise ScenarioError(f'{path}: qemu "{q}" not one of '
+                                f'{", ".join(QEMUS)}')
+        if q == '10' and sc['arch'] not in bases.QEMU10['arches']:
+            raise ScenarioError(f'{path}: qemu "10" is there for '
+                                f'{", ".join(bases.QEMU10["arches"])} only')
     listed = sc.get('bases', list(bases.BASES))
     for b in listed:
         if not isinstance(b, str) or b not in bases.BASES:
@@ -340,7 +394,7 @@ def _check_apic_ids(path, sc):
         raise ScenarioError(f'{where}: must rise strictly')
     if ids[-1] > APIC_ID_MAX:
         raise ScenarioError(f'{where}: {ids[-1]} is above {APIC_ID_MAX}')
-    if ids[-1] > XAPIC_ID_MAX and qemu_version(sc) != '10':
+    if ids[-1] > XAPIC_ID_MAX and qemu_versions(sc) != ['10']:
         raise ScenarioError(f'{where}: {ids[-1]} is above {XAPIC_ID_MAX}: '
                             f'needs qemu "10" (x2APIC, eim=on)')
     if sc.get('smp', len(ids)) != len(ids):

@@ -62,6 +62,21 @@ BAD = [
      'no firmware "edk2"'),
     (GOOD.replace('machine =', 'qemu = "9"\nmachine ='), 'qemu "9" not one'),
     (GOOD.replace('machine =', 'qemu = 10\nmachine ='), '"qemu" must be str'),
+    (GOOD + '[[device]]\nid = "rp"\ndriver = "pcie-root-port"\n[[hotplug]]\n'
+     'id = "h"\nbus = "rp"\nbdf = "0000:01:00.0"\nprops = "multifunction=1"'
+     '\nexpect = { dma = "pass" }\n', 'bad value "1" for multifunction'),
+    (GOOD.replace('machine =', 'qemu = ["10", "9"]\nmachine ='),
+     'qemu "9" not one'),
+    (GOOD.replace('machine =', 'qemu = ["10", "10"]\nmachine ='),
+     'each QEMU once'),
+    (GOOD.replace('machine =', 'qemu = []\nmachine ='), 'each QEMU once'),
+    (GOOD.replace('machine =', 'qemu = ["10", 7]\nmachine ='),
+     'qemu "7" not one'),
+    (GOOD.replace('x86_64', 'arm64').replace('machine =', 'qemu = ["7.2", '
+                                             '"10"]\nmachine ='),
+     'qemu "10" is there for x86_64 only'),
+    (GOOD.replace('machine =', 'qemu = ["10", "7.2"]\napic_ids = [0, 255]\n'
+                  'machine ='), 'needs qemu "10"'),
     (GOOD.replace('x86_64', 'arm64').replace('machine =', 'qemu = "10"\n'
                                              'machine ='),
      'qemu "10" is there for x86_64 only'),
@@ -331,7 +346,7 @@ def hotplug_cases(case, tmp, sc):
     args = seen[-1].get('arguments', {}) if seen else {}
     case(args == {'driver': 'virtio-blk-pci', 'id': 'h0', 'drive': 'drv-h0',
                   'serial': 'h0', 'bus': 'rp1', 'disable-legacy': 'on',
-                  'iommu_platform': 'on', 'addr': '0x0'},
+                  'iommu_platform': True, 'addr': '0x0'},
          f'device_add arguments {args}')
     with open(log) as f:
         case('<- {"event"' in f.read(), 'qmp log lacks the event')
@@ -532,7 +547,8 @@ def cpu_cases(case, tmp):
          ',num-queues=2' in disk,
          f'apic_ids [0, 9]: -smp {smp}, {cpus}, {disk}')
     hp = scn.hotplug_device({'id': 'h', 'bus': 'b'}, sc)
-    case(hp['num-queues'] == '2', f'apic_ids: hot-plugged disk {hp}')
+    case(hp['num-queues'] == 2 and hp['iommu_platform'] is True and
+         hp['disable-legacy'] == 'on', f'apic_ids: hot-plugged disk {hp}')
     sc.pop('apic_ids')
     args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', {'d0': 'img'}, 'q')
     case(args[args.index('-smp') + 1] == '2' and
@@ -564,6 +580,34 @@ def load_text(tmp, name, text, loader=scn.load):
         return None, str(e)
 
 
+def qemu_check_cases(case, both):
+    """make check boots a scenario once under each QEMU it lists, each a
+    check of its own; --scenario takes the scenario or one variant."""
+    import check
+    booted = []
+
+    def fake_boot(sc, quiet=False, base=bases.DEFAULT):
+        booted.append((sc['name'], scn.qemu_version(sc)))
+        return {'checks': [], 'outcome': 'pass', 'seconds': 0,
+                'dma_skip': None}
+    saved = check.boot.boot
+    check.boot.boot = fake_boot
+    try:
+        names = [n for n, _, _ in check.scenario_checks([both], 'mainline',
+                                                        False)]
+        case(names == ['scenario.base@qemu10', 'scenario.base@qemu7.2'] and
+             booted == [('base@qemu10', '10'), ('base@qemu7.2', '7.2')],
+             f'a check per QEMU: {names}, {booted}')
+        del booted[:]
+        check.scenario_checks([both], 'mainline', False, 'base@qemu7.2')
+        one = list(booted)
+        del booted[:]
+        check.scenario_checks([both], 'mainline', False, 'base')
+        case(one == [('base@qemu7.2', '7.2')] and len(booted) == 2,
+             f'--scenario of a variant or of the scenario: {one}, {booted}')
+    finally:
+        check.boot.boot = saved
+
 def base_cases(case, tmp):
     """bases, backport and qemu: which kernels and which QEMU boot a
     scenario, where each base keeps its kernel, runs and records, and a
@@ -591,6 +635,20 @@ def base_cases(case, tmp):
          'run dirs of the bases apart')
     case(boot.qemu_launch(sc) == (['qemu-system-x86_64'], None),
          f'default QEMU: {boot.qemu_launch(sc)}')
+    both = dict(sc, qemu=['10', '7.2'])
+    vs = [scn.for_qemu(both, q) for q in scn.qemu_versions(both)]
+    case([(v['name'], scn.qemu_version(v)) for v in vs] ==
+         [('base@qemu10', '10'), ('base@qemu7.2', '7.2')] and
+         both['name'] == 'base' and scn.for_qemu(sc, '7.2')['name'] == 'base'
+         and len({boot.run_dir(v, 'mainline') for v in vs}) == 2,
+         f'one variant per QEMU listed: {[v["name"] for v in vs]}')
+    try:
+        scn.for_qemu(sc, '10')
+        case(False, 'for_qemu made a variant of a QEMU the scenario omits')
+    except scn.ScenarioError:
+        pass
+    qemu_check_cases(case, both)
+
     q10 = dict(sc, qemu='10')
     fake = os.path.join(tmp, 'qemu-10')
     binary = os.path.join(fake, 'usr', 'bin', 'qemu-system-x86_64')
