@@ -424,6 +424,7 @@ def update_readme(md, png):
 
 
 def main():
+    boot.install_signal_handlers()
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', choices=tuple(TOPOLOGY), action='append')
     ap.add_argument('--rounds', type=int, default=5)

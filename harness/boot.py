@@ -158,23 +158,43 @@ def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None):
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err,
                              stderr=subprocess.STDOUT, env=env,
                              start_new_session=True)
-        while p.poll() is None:
-            now = time.monotonic()
-            text = _read_text(verdict_path)
-            if watch:
-                watch(text)
-            if ended is None and 'VB end' in text:
-                ended = now
-            if now - t0 > timeout or (ended and now - ended > POWEROFF_GRACE):
+        try:
+            while p.poll() is None:
+                now = time.monotonic()
+                text = _read_text(verdict_path)
+                if watch:
+                    watch(text)
+                if ended is None and 'VB end' in text:
+                    ended = now
+                if now - t0 > timeout or (ended and
+                                          now - ended > POWEROFF_GRACE):
+                    _kill(p)
+                    killed = True
+                    break
+                time.sleep(0.5)
+        finally:
+            # QEMU runs in a session of its own, out of reach of a Ctrl-C
+            # at the terminal: whatever ends this loop (an exception in
+            # watch, KeyboardInterrupt, SystemExit from on_signal) ends
+            # QEMU too.
+            if p.poll() is None:
                 _kill(p)
-                killed = True
-                break
-            time.sleep(0.5)
     secs = time.monotonic() - t0
     if killed:
         return None, secs, 'hung' if ended else 'not-reached'
     return p.returncode, secs, ('clean' if 'VB end' in
                                 _read_text(verdict_path) else 'not-reached')
+
+
+def on_signal(signum, _frame):
+    """SIGTERM (and SIGHUP) as an exit, so that the finally clauses that
+    kill QEMU run: install with install_signal_handlers()."""
+    sys.exit(128 + signum)
+
+
+def install_signal_handlers():
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
 
 
 def _read_text(path):
@@ -703,6 +723,7 @@ def step_summary(rec):
 
 
 def main():
+    install_signal_handlers()
     ap = argparse.ArgumentParser()
     ap.add_argument('scenario')
     ap.add_argument('--quiet', action='store_true')

@@ -25,6 +25,7 @@ import argparse
 import os
 import sys
 import time
+import traceback
 
 import bases
 import boot
@@ -37,6 +38,16 @@ ROOT = boot.ROOT
 KUNIT = os.path.join(ROOT, 'tests', 'kunit.toml')
 # make check boots a backport's KUnit on these arches only (check-all: all).
 KUNIT_BACKPORT_ARCHES = ('x86_64',)
+
+
+def harness_error(name, e):
+    """A check that failed because the harness itself raised: one row
+    naming the exception and where it came from, so that the run goes on
+    and still prints its table and its count."""
+    where = traceback.extract_tb(e.__traceback__)[-1]
+    return (name, 'fail', f'harness error: {type(e).__name__}: {e} '
+                          f'({os.path.basename(where.filename)}:'
+                          f'{where.lineno})')
 
 
 def named(kind, base):
@@ -59,41 +70,49 @@ def kunit_checks(base, every):
         return [(kunit, 'fail', str(e))]
     res = []
     for arch in kunit_arches(base, every):
-        spec = plan[arch]
-        if not spec['suites']:
-            res.append((f'{kunit}.{arch}', 'skip',
-                        'no KUnit suite is built into this kernel yet'))
-            continue
-        sc = {'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
-              'arch': arch, 'machine': spec['machine'], 'steps': [],
-              'timeout': 600, 'path': 'tests/kunit.toml'}
-        r = boot.boot(sc, quiet=True,
-                      extra_cmdline=bases.BASES[base].kunit_cmdline,
-                      base=base)
-        with open(os.path.join(ROOT, r['run_dir'], 'console.log'),
-                  errors='replace') as f:
-            console = f.read()
-        ktap_plan, suites = ktap.parse(console)
-        bad, _ = boot.log_findings(console, sc)
-        for name in spec['suites']:
-            s = suites.get(name)
-            if s is None:
-                st, det = 'fail', (f'suite missing from KTAP (plan '
-                                   f'{ktap_plan}, saw {len(suites)} '
-                                   f'results)')
-            elif s['skip']:
-                st, det = 'skip', 'suite skipped itself'
-            elif not s['ok']:
-                st, det = 'fail', 'failed: ' + ', '.join(s['failed'])
-            else:
-                st, det = 'pass', 'ok'
-            if bad and st == 'pass':
-                st, det = 'fail', 'log: ' + bad[0]
-            res.append((f'{kunit}.{arch}.{name}', st, det))
-        if ktap_plan is not None and len(suites) < ktap_plan:
-            res.append((f'{kunit}.{arch}.plan', 'fail',
-                        f'KTAP plan {ktap_plan}, only {len(suites)} '
-                        f'results'))
+        try:
+            res += kunit_arch_checks(kunit, base, arch, plan[arch])
+        except Exception as e:     # pylint: disable=broad-except
+            res.append(harness_error(f'{kunit}.{arch}', e))
+    return res
+
+
+def kunit_arch_checks(kunit, base, arch, spec):
+    """The checks of one KUnit boot: one per suite the plan lists."""
+    res = []
+    if not spec['suites']:
+        return [(f'{kunit}.{arch}', 'skip',
+                 'no KUnit suite is built into this kernel yet')]
+    sc = {'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
+          'arch': arch, 'machine': spec['machine'], 'steps': [],
+          'timeout': 600, 'path': 'tests/kunit.toml'}
+    r = boot.boot(sc, quiet=True,
+                  extra_cmdline=bases.BASES[base].kunit_cmdline,
+                  base=base)
+    with open(os.path.join(ROOT, r['run_dir'], 'console.log'),
+              errors='replace') as f:
+        console = f.read()
+    ktap_plan, suites = ktap.parse(console)
+    bad, _ = boot.log_findings(console, sc)
+    for name in spec['suites']:
+        s = suites.get(name)
+        if s is None:
+            st, det = 'fail', (f'suite missing from KTAP (plan '
+                               f'{ktap_plan}, saw {len(suites)} '
+                               f'results)')
+        elif s['skip']:
+            st, det = 'skip', 'suite skipped itself'
+        elif not s['ok']:
+            st, det = 'fail', 'failed: ' + ', '.join(s['failed'])
+        else:
+            st, det = 'pass', 'ok'
+        if bad and st == 'pass':
+            st, det = 'fail', 'log: ' + bad[0]
+        res.append((f'{kunit}.{arch}.{name}', st, det))
+    if ktap_plan is not None and len(suites) < ktap_plan:
+        res.append((f'{kunit}.{arch}.plan', 'fail',
+                    f'KTAP plan {ktap_plan}, only {len(suites)} '
+                    f'results'))
     return res
 
 
@@ -132,7 +151,14 @@ def scenario_check(sc, base, every, only):
         # Expectations for work still to come, whose failure today is
         # not the same from boot to boot: a skip, never a pass.
         return (name, 'skip', f'pending: {sc["pending"]}')
-    r = boot.boot(sc, quiet=False, base=base)
+    try:
+        return judged(name, sc, boot.boot(sc, quiet=False, base=base))
+    except Exception as e:         # pylint: disable=broad-except
+        return harness_error(name, e)
+
+
+def judged(name, sc, r):
+    """The row of a boot's result."""
     bad = [c for c in r['checks'] if not c['ok']]
     det = (f'{len(r["checks"]) - len(bad)}/{len(r["checks"])} checks, '
            f'{r["seconds"]}s')
@@ -157,7 +183,10 @@ def gate_checks(base, every, selftests):
     them with every)."""
     names = gates.GATES if every or base == bases.DEFAULT else \
         gates.BACKPORT_GATES
-    return gates.run_all(base, names, selftests)
+    try:
+        return gates.run_all(base, names, selftests)
+    except Exception as e:         # pylint: disable=broad-except
+        return [harness_error(named('gate', base), e)]
 
 
 def kernel_targets(scs, every, chosen):
@@ -173,13 +202,17 @@ def kernel_targets(scs, every, chosen):
 
 
 def selftest_checks():
-    import selftest
-    failures = selftest.run()
+    try:
+        import selftest
+        failures = selftest.run()
+    except Exception as e:         # pylint: disable=broad-except
+        return [harness_error('harness.selftest', e)]
     return [('harness.selftest', 'fail' if failures else 'pass',
              '; '.join(failures) or f'{selftest.COUNT} cases')]
 
 
 def main():
+    boot.install_signal_handlers()
     ap = argparse.ArgumentParser()
     ap.add_argument('--all', action='store_true',
                     help='make check-all: everything on every base')

@@ -255,7 +255,7 @@ def _per_file(w, files, run, arch_of):
     return new, missing
 
 
-TOOLS = ('build', 'coccicheck', 'sparse')
+TOOLS = ('build', 'coccicheck', 'sparse', 'kernel-doc')
 TOOL_FAILED = re.compile(r'^(%s) failed: ' % '|'.join(TOOLS))
 
 
@@ -371,10 +371,19 @@ def _cocci(w, arch, f):
                      and not re.search(r': (warning|error|note):', ln)]
 
 
+# kernel-doc exits 0 even when it could not read its file ("Error: Cannot
+# find file ..." on v7.3, "Error: Cannot open file ..." on 6.12): these
+# lines, a Python traceback or a non-zero exit mean it examined nothing.
+KDOC_FAILED = re.compile(r'^(Error: Cannot (find|open) file|Traceback )')
+
+
 def _kdoc(w, arch, f):
     r = sh(['perl', 'scripts/kernel-doc', '-none', f], cwd=w.verify,
            check=False)
-    return [ln for ln in r.stderr.splitlines() if ln.strip()]
+    out = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    if r.returncode or any(KDOC_FAILED.match(ln) for ln in out):
+        return tool_failed('kernel-doc', out or [f'exit {r.returncode}'])
+    return out
 
 
 def _kernel_c(f):
@@ -499,8 +508,12 @@ def gate_selftests(w):
         with open(k, 'w') as f:
             f.write(BAD_KDOC)
         lines = _kdoc(w, None, k)
-        res.append(('selftest.kernel-doc', 'pass' if lines else 'fail',
-                    'known-bad comment: ' + ('; '.join(lines) or 'none')))
+        gone = _kdoc(w, None, os.path.join(tmp, 'missing.c'))
+        ok = (lines and not any(TOOL_FAILED.match(ln) for ln in lines) and
+              gone and all(TOOL_FAILED.match(ln) for ln in gone))
+        res.append(('selftest.kernel-doc', 'pass' if ok else 'fail',
+                    'known-bad comment: ' + ('; '.join(lines) or 'none') +
+                    '; a missing file: ' + ('; '.join(gone) or 'none')))
         cocci = os.path.join(w.verify, 'scripts', 'coccinelle', 'null',
                              'badzero.cocci')
         bz = os.path.join(tmp, 'bz.c')

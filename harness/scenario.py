@@ -174,7 +174,9 @@ def _check_keys(where, table, spec, required=()):
         if key not in spec:
             raise ScenarioError(f'{where}: unknown key "{key}"')
         kinds = spec[key] if isinstance(spec[key], tuple) else (spec[key],)
-        if not isinstance(val, kinds):
+        # TOML's true is a Python int too: never where a number is due.
+        if not isinstance(val, kinds) or (isinstance(val, bool) and
+                                          bool not in kinds):
             raise ScenarioError(f'{where}: "{key}" must be '
                                 f'{" or ".join(k.__name__ for k in kinds)}')
     for key in required:
@@ -226,6 +228,16 @@ def _check_expect(where, exp, keys=None):
     if 'dma' in exp and exp['dma'] not in DMA_RESULTS:
         raise ScenarioError(f'{where}: dma "{exp["dma"]}" not one of '
                             f'{", ".join(DMA_RESULTS)}')
+
+
+def _check_regex(where, pattern):
+    """A [log] pattern: a string that compiles, checked before any boot."""
+    if not isinstance(pattern, str):
+        raise ScenarioError(f'{where}: a pattern is a string')
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise ScenarioError(f'{where}: bad pattern "{pattern}": {e}') from e
 
 
 def parse_props(where, text):
@@ -331,11 +343,18 @@ def load(path):
     for i, rule in enumerate(log.get('allow', [])):
         _check_keys(f'{path}: log.allow[{i}]', rule,
                     {'match': str, 'reason': str}, ('match', 'reason'))
+        _check_regex(f'{path}: log.allow[{i}].match', rule['match'])
+    for kind in ('require', 'once', 'forbid'):
+        for i, pattern in enumerate(log.get(kind, [])):
+            _check_regex(f'{path}: log.{kind}[{i}]', pattern)
     if 'xfail' in sc:
         _check_keys(f'{path}: xfail', sc['xfail'], XFAIL_KEYS,
                     ('reason', 'checks'))
         if not sc['xfail']['checks']:
             raise ScenarioError(f'{path}: xfail lists no checks')
+        if not all(isinstance(c, str) for c in sc['xfail']['checks']):
+            raise ScenarioError(f'{path}: xfail.checks are check names '
+                                f'(strings)')
     _check_steps(path, sc)
     _check_checks(path, sc)
     _check_boot_keys(path, sc)

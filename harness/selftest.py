@@ -18,6 +18,7 @@
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -58,6 +59,16 @@ BAD = [
     (GOOD + '[[device]]\nid = "r"\ndriver = "x"\nexpect = { irq = "MSI" }\n',
      'expect needs "bdf"'),
     (GOOD.replace('arch =', 'smp = "2"\narch ='), '"smp" must be int'),
+    (GOOD.replace('arch =', 'smp = true\narch ='), '"smp" must be int'),
+    (GOOD.replace('arch =', 'timeout = false\narch ='),
+     '"timeout" must be int'),
+    (GOOD + '[log]\nrequire = ["a(b"]\n', 'bad pattern "a(b"'),
+    (GOOD + '[log]\nonce = [3]\n', 'a pattern is a string'),
+    (GOOD + '[log]\nforbid = ["[x"]\n', 'bad pattern "[x"'),
+    (GOOD + '[log]\nallow = [ { match = "*x", reason = "r" } ]\n',
+     'bad pattern "*x"'),
+    (GOOD + '[xfail]\nreason = "r"\nchecks = [1, 2]\n',
+     'xfail.checks are check names'),
     (GOOD.replace('machine = "q35"', 'machine = "q35"\nfirmware = "edk2"'),
      'no firmware "edk2"'),
     (GOOD.replace('machine =', 'qemu = "9"\nmachine ='), 'qemu "9" not one'),
@@ -744,6 +755,60 @@ def record_cases(case, tmp):
          'drift leaves the backport\'s record out')
 
 
+def survival_cases(case, tmp):
+    """Never leak a guest, never crash the run: QEMU is killed whatever
+    ends the wait for it; a harness exception while booting or judging
+    one check becomes that check's failure; SIGTERM exits through the
+    finally clauses."""
+    fake = os.path.join(tmp, 'qemu')
+    pidfile = os.path.join(tmp, 'pid')
+    # A QEMU that never powers off, and says who it is.
+    with open(fake, 'w') as f:
+        f.write(f'#!/bin/sh\necho $$ > {pidfile}\nexec sleep 600\n')
+    os.chmod(fake, 0o755)
+
+    def watch(_text):
+        if os.path.exists(pidfile) and os.path.getsize(pidfile):
+            raise RuntimeError('judge failed')
+    raised = False
+    try:
+        boot.run_qemu([fake], 60, os.path.join(tmp, 'log'),
+                      os.path.join(tmp, 'verdict'), watch=watch)
+    except RuntimeError:
+        raised = True
+    pid = int(open(pidfile).read()) if os.path.exists(pidfile) else 0
+    alive = True
+    if pid:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            alive = False
+    case(raised and pid and not alive,
+         f'QEMU left running after an exception in its watch (pid {pid})')
+    try:
+        boot.on_signal(signal.SIGTERM, None)
+        case(False, 'SIGTERM handler returned')
+    except SystemExit as e:
+        case(e.code == 128 + signal.SIGTERM, f'SIGTERM exit {e.code}')
+    import check
+
+    def broken_boot(sc, quiet=False, base=bases.DEFAULT):
+        return {}['group']
+    saved = check.boot.boot
+    check.boot.boot = broken_boot
+    try:
+        row = check.scenario_check({'name': 'x'}, 'mainline', False, None)
+        case(row[:2] == ('scenario.x', 'fail') and
+             'harness error: KeyError' in row[2] and 'selftest.py' in row[2],
+             f'an exception while judging a boot: {row}')
+        rows = check.kunit_checks('mainline', False)
+        case(rows and all(st == 'fail' and 'harness error' in det
+                          for _, st, det in rows),
+             f'an exception in a KUnit boot: {rows}')
+    finally:
+        check.boot.boot = saved
+
+
 def run():
     global COUNT
     fails = []
@@ -847,6 +912,8 @@ def run():
         cpu_cases(case, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         record_cases(case, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        survival_cases(case, tmp)
     load_judges(case)
     gate_cases(case)
     plan, suites = ktap.parse(KTAP)
