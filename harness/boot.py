@@ -19,6 +19,7 @@ expectations (or failed exactly as its xfail says), 1 otherwise.
 import argparse
 import json
 import os
+import random
 import re
 import shlex
 import shutil
@@ -568,8 +569,11 @@ def result(sc, base, run, checks, **extra):
     return res
 
 
-def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT):
-    """Boot a scenario with the test kernel of base and judge it."""
+def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
+    """Boot a scenario with the test kernel of base and judge it.  seed:
+    the master seed of the disks' contents (default: a fresh one; each
+    result keeps its seed, so that a failing boot can be replayed)."""
+    seed = dmadata.master_seed() if seed is None else seed
     sc = scn.for_base(sc, base)
     arch = ARCHES[sc['arch']]
     run = run_dir(sc, base)
@@ -585,12 +589,13 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT):
             print_result(sc, res)
         return res
     images, meta = {}, {}
+    rng = random.Random(seed)
     for disk in scn.disks(sc):
         path = os.path.join(run, f'{disk["id"]}.img')
-        h, seed = dmadata.make_image(path, disk['bytes'])
+        h, wseed = dmadata.make_image(path, disk['bytes'], rng)
         images[disk['id']] = path
         if disk['expect']['dma'] != 'skip':
-            meta[disk['id']] = (disk['bytes'], h, seed)
+            meta[disk['id']] = (disk['bytes'], h, wseed)
     plan = make_plan(sc, meta, arch.channel_dev)
     initrd = os.path.join(run, 'initramfs.cpio')
     with open(base_initramfs(sc['arch']), 'rb') as f:
@@ -630,7 +635,8 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT):
     checks = judge(sc, recs, console, rc, meta, images, plugger.results)
     checks.insert(1, {'name': 'boot.poweroff', 'want': 'clean',
                       'got': poweroff, 'ok': poweroff == 'clean'})
-    res = result(sc, base, run, checks, seconds=round(secs, 1), qemu_rc=rc,
+    res = result(sc, base, run, checks, seed=f'{seed:#x}',
+                 seconds=round(secs, 1), qemu_rc=rc,
                  devices=[r for r in recs if r['kind'] == 'dev'],
                  dma=[r for r in recs if r['kind'] == 'dma'],
                  steps=[r for r in recs if r['kind'] in
@@ -649,6 +655,9 @@ def print_result(sc, res):
           f'{" ".join(sc["machine"].split(",")[:1])}'
           f'{" + " + sc["iommu"] if sc.get("iommu") else ""}'
           f'  cmdline: {scn.cmdline(sc)}')
+    if 'seed' in res:
+        print(f'   disks from seed {res["seed"]} (boot.py --seed '
+              f'{res["seed"]} replays them)')
     shown = set()
     reports = sorted({int(d['step']) for d in res['devices']})
     for n, step in enumerate(scn.steps(sc), 1):
@@ -731,6 +740,9 @@ def main():
     ap.add_argument('--base', default=bases.DEFAULT, choices=bases.BASES)
     ap.add_argument('--qemu', help='one of the QEMUs the scenario lists '
                     '(default: its first)')
+    ap.add_argument('--seed', type=lambda v: int(v, 0),
+                    help="the disks' master seed of an earlier boot "
+                    '(result.json, the table), to replay it')
     a = ap.parse_args()
     path = a.scenario
     if not os.path.exists(path):
@@ -750,7 +762,8 @@ def main():
     except scn.ScenarioError as e:
         print(f'scenario error: {e}', file=sys.stderr)
         return 2
-    res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline, base=a.base)
+    res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline, base=a.base,
+               seed=a.seed)
     return 0 if res['outcome'] in ('pass', 'xfail') else 1
 
 

@@ -173,6 +173,8 @@ def judged(name, sc, r):
                                 f'{c["got"]!r}' for c in bad[:4])
     if r['dma_skip']:
         det += f'; DMA not checked: {r["dma_skip"]}'
+    if r['outcome'] != 'pass' and r.get('seed'):
+        det += f'; disks from seed {r["seed"]}'
     st = {'pass': 'pass', 'fail': 'fail', 'xfail': 'xfail',
           'xpass': 'fail'}[r['outcome']]
     return (name, st, det)

@@ -35,14 +35,22 @@ def stream(seed, size):
     return bytes(out)
 
 
-def make_image(path, size):
-    """Write a fresh random image; return (hash, seed) for the plan."""
-    data = os.urandom(size)
+def master_seed():
+    """A fresh seed for one boot's disks, to log so the boot can be
+    replayed with the same contents (boot.py --seed)."""
+    return struct.unpack('<Q', os.urandom(8))[0]
+
+
+def make_image(path, size, rng):
+    """Write an image of random bytes drawn from rng (a random.Random of
+    the boot's master seed, the disks taken in order); return (hash,
+    seed) for the plan."""
+    data = rng.randbytes(size)
     with open(path, 'wb') as f:
         f.write(data)
     seed = 0
     while seed == 0:        # xorshift must not start at 0
-        seed = struct.unpack('<Q', os.urandom(8))[0]
+        seed = rng.getrandbits(64)
     return fnv1a(data), seed
 
 

@@ -858,6 +858,21 @@ def run():
              'verify finds a flipped byte')
         case(dmadata.verify_image(img, 8, 1 << 20) == 0,
              'verify finds a wrong seed')
+        # One master seed gives the same disks again (a replay), another
+        # seed other ones.
+        import random
+        made = []
+        for master in (5, 5, 6):
+            rng = random.Random(master)
+            got = []
+            for i in range(2):
+                p = os.path.join(tmp, f'm{master}-{i}.img')
+                got.append(dmadata.make_image(p, 65536, rng) +
+                           (open(p, 'rb').read(),))
+            made.append(got)
+        case(made[0] == made[1] and made[0] != made[2] and
+             made[0][0] != made[0][1] and all(g[1] for m in made for g in m),
+             'master seed replays disks')
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'good.toml')
         with open(path, 'w') as f:
