@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Boot one scenario under QEMU and judge it against its expectations.
 
-Usage: boot.py [--quiet] [--base BASE] [--qemu Q] [--cmdline ARGS] SCENARIO
+Usage: boot.py [--quiet] [--base BASE] [--qemu Q] [--seed S] [--cmdline ARGS]
+               SCENARIO
 
 The kernel is the test kernel of a base (harness/bases.py): mainline's
 build/obj-ARCH by default, --base deb12 the backport's build/obj-deb12-ARCH.
@@ -602,7 +603,8 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
         common = f.read()
     with open(initrd, 'wb') as f:
         # The common archive holds /vb (and the kselftest in it).
-        f.write(common + cpio.archive([('vb/plan', 'file', plan.encode())]))
+        f.write(common + cpio.archive([('vb/plan', 'file', plan.encode())],
+                                           cpio.PLAN_INO))
     with open(os.path.join(run, 'plan'), 'w') as f:
         f.write(plan)
     append = ' '.join(filter(None, [

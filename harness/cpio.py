@@ -3,17 +3,22 @@
 The guest's initramfs is a base archive (vbinit as /init) followed by a
 small per-boot archive carrying the plan; the kernel unpacks concatenated
 archives in order, so the plan needs no rebuild of the base.  Entries get
-fixed owners and times so the same input gives the same bytes.
+fixed owners, times and inode numbers, so the same input gives the same
+bytes, call after call.
 """
 import stat
 
-_ino = [0x1000]
+# Inode numbers: each archive numbers its entries from its own first_ino.
+# Every entry has one link, so the kernel never matches them up (it looks
+# for hard links only among entries with nlink >= 2); the plan's archive
+# still takes numbers of its own (PLAN_INO) so that none repeats.
+FIRST_INO = 0x1000
+PLAN_INO = 0x100000
 
 
-def _entry(name, mode, data=b'', rdev=(0, 0)):
-    _ino[0] += 1
+def _entry(ino, name, mode, data=b'', rdev=(0, 0)):
     nameb = name.encode() + b'\0'
-    fields = [_ino[0], mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1],
+    fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1],
               len(nameb), 0]
     hdr = b'070701' + b''.join(b'%08x' % f for f in fields)
     out = hdr + nameb
@@ -23,19 +28,19 @@ def _entry(name, mode, data=b'', rdev=(0, 0)):
     return out
 
 
-def archive(entries):
+def archive(entries, first_ino=FIRST_INO):
     """entries: list of (name, kind, data); kind is 'dir', 'file', 'exec'
     or 'chr' (data is then (major, minor)).
 
     Returns the archive as bytes, trailer included."""
     out = b''
-    for name, kind, data in entries:
+    for ino, (name, kind, data) in enumerate(entries, first_ino + 1):
         if kind == 'dir':
-            out += _entry(name, stat.S_IFDIR | 0o755)
+            out += _entry(ino, name, stat.S_IFDIR | 0o755)
         elif kind == 'chr':
-            out += _entry(name, stat.S_IFCHR | 0o600, rdev=data)
+            out += _entry(ino, name, stat.S_IFCHR | 0o600, rdev=data)
         elif kind == 'exec':
-            out += _entry(name, stat.S_IFREG | 0o755, data)
+            out += _entry(ino, name, stat.S_IFREG | 0o755, data)
         else:
-            out += _entry(name, stat.S_IFREG | 0o644, data)
-    return out + _entry('TRAILER!!!', 0)
+            out += _entry(ino, name, stat.S_IFREG | 0o644, data)
+    return out + _entry(first_ino + len(entries) + 1, 'TRAILER!!!', 0)

@@ -440,7 +440,8 @@ def gate_bisect(w):
     if lines[0].split()[-1] != series_digest(w):
         return 'fail', (f'{rec} is for another series: run '
                         f'{w.bisect_cmd()}')
-    return 'pass', f'{w.bisect_cmd()} built every patch of this series'
+    return 'pass', (f'recorded: {rec} says {w.bisect_cmd()} built every '
+                    f'patch of this very series (its digest matches)')
 
 
 # Self-tests: each tool must flag a known-bad input, so a gate that passes

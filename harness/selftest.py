@@ -25,6 +25,7 @@ import tempfile
 import threading
 
 import bases
+import cpio
 import boot
 import dmadata
 import gates
@@ -931,6 +932,11 @@ def run():
         survival_cases(case, tmp)
     load_judges(case)
     gate_cases(case)
+    entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
+    one = cpio.archive(entries)
+    case(one == cpio.archive(entries) and
+         one != cpio.archive(entries, cpio.PLAN_INO),
+         'cpio: the same input gives the same bytes, call after call')
     plan, suites = ktap.parse(KTAP)
     case(plan == 3, 'ktap plan')
     case(suites.get('good', {}).get('ok') is True, 'ktap good')
