@@ -301,13 +301,85 @@ def parse_size(text):
     return int(m.group(1)) << {'': 0, 'K': 10, 'M': 20, 'G': 30}[m.group(2)]
 
 
-def load(path):
-    name = os.path.splitext(os.path.basename(path))[0]
+# extends = "NAME": the scenario is NAME's (a file beside it) with this
+# file's keys over it, so that a variant states only what differs:
+# - a top-level key replaces NAME's (steps, cmdline, iommu, qemu, ...);
+# - a [[device]], [[disk]] or [[hotplug]] whose id NAME has is merged into
+#   NAME's: its keys replace those of NAME's entry, its expect keys those
+#   of NAME's expect; an id NAME lacks is added after NAME's;
+# - [[check]] entries and [log] rules are added to NAME's: a variant can
+#   add expectations, never drop one;
+# - description is the file's own (required), and xfail and pending,
+#   which say how this very file's boot fails today, are never inherited.
+NOT_INHERITED = ('description', 'xfail', 'pending')
+MERGED_BY_ID = ('device', 'disk', 'hotplug')
+
+
+def _read_toml(path):
     try:
         with open(path, 'rb') as f:
-            sc = tomllib.load(f)
+            return tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise ScenarioError(f'{path}: {e}') from e
+
+
+def _resolve(path, seen=()):
+    """The TOML of a scenario file with what it extends merged under it."""
+    raw = _read_toml(path)
+    parent = raw.pop('extends', None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str) or not re.fullmatch(r'[\w.-]+', parent):
+        raise ScenarioError(f'{path}: extends names a scenario file of '
+                            f'this folder, without .toml')
+    ppath = os.path.join(os.path.dirname(path), parent + '.toml')
+    if os.path.realpath(ppath) in seen + (os.path.realpath(path),):
+        raise ScenarioError(f'{path}: extends "{parent}" loops back')
+    base = _resolve(ppath, seen + (os.path.realpath(path),))
+    return _merge(path, base, raw)
+
+
+def _merge(path, base, over):
+    out = {k: v for k, v in base.items() if k not in NOT_INHERITED}
+    for key, val in over.items():
+        if key in MERGED_BY_ID and isinstance(val, list):
+            out[key] = _merge_by_id(f'{path}: {key}', out.get(key, []), val)
+        elif key == 'check' and isinstance(val, list):
+            out[key] = out.get(key, []) + val
+        elif key == 'log' and isinstance(val, dict):
+            log = dict(out.get('log', {}))
+            for rule, items in val.items():
+                if not isinstance(items, list):
+                    raise ScenarioError(f'{path}: log.{rule} must be list')
+                log[rule] = log.get(rule, []) + items
+            out['log'] = log
+        else:
+            out[key] = val
+    return out
+
+
+def _merge_by_id(where, base, over):
+    out = [copy.deepcopy(e) for e in base]
+    ids = {e.get('id'): i for i, e in enumerate(out) if isinstance(e, dict)}
+    for e in over:
+        if not isinstance(e, dict) or 'id' not in e:
+            raise ScenarioError(f'{where}: every entry needs an id')
+        if e['id'] not in ids:
+            out.append(e)
+            continue
+        mine = out[ids[e['id']]]
+        for k, v in e.items():
+            if k == 'expect' and isinstance(v, dict) and \
+                    isinstance(mine.get('expect'), dict):
+                mine['expect'] = {**mine['expect'], **v}
+            else:
+                mine[k] = v
+    return out
+
+
+def load(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    sc = _resolve(path)
     _check_keys(path, sc, TOP_KEYS, REQUIRED)
     if sc['arch'] not in ARCHES:
         raise ScenarioError(f'{path}: unknown arch "{sc["arch"]}"')

@@ -756,6 +756,43 @@ def record_cases(case, tmp):
          'drift leaves the backport\'s record out')
 
 
+def extends_cases(case, tmp):
+    """extends: a variant is its parent with its own keys over it, loaded
+    through the same checks; it can add expectations, never drop one."""
+    parent = (GOOD.replace('machine =', 'cmdline = "a"\nmachine =') +
+              '[xfail]\nreason = "r"\nchecks = ["d0.dma"]\n'
+              '[log]\nrequire = ["x"]\n'
+              '[[disk]]\nid = "d1"\nbus = "pcie.0"\n'
+              'expect = { group = "none", dma = "pass" }\n')
+    with open(os.path.join(tmp, 'p.toml'), 'w') as f:
+        f.write(parent)
+    child = ('extends = "p"\ndescription = "c"\ncmdline = "b"\n'
+             '[log]\nrequire = ["y"]\n'
+             '[[disk]]\nid = "d1"\nexpect = { group = "DMA" }\n'
+             '[[disk]]\nid = "d2"\nbus = "pcie.0"\n'
+             'expect = { group = "none", dma = "pass" }\n')
+    sc, err = load_text(tmp, 'c.toml', child)
+    case(sc is not None and sc['cmdline'] == 'b' and
+         sc['description'] == 'c' and 'xfail' not in sc and
+         sc['log']['require'] == ['x', 'y'] and
+         [(d['id'], d['expect']['group']) for d in sc['disk']] ==
+         [('d0', 'none'), ('d1', 'DMA'), ('d2', 'none')] and
+         sc['disk'][1]['expect']['dma'] == 'pass' and sc['name'] == 'c',
+         f'extends merged as {sc and (sc["cmdline"], sc["disk"])}: {err}')
+    bad = [
+        (child.replace('description = "c"\n', ''), 'missing "description"'),
+        (child.replace('"p"', '"nothere"'), 'nothere.toml'),
+        (child.replace('"p"', '"../p"'), 'extends names a scenario file'),
+        (child.replace('"p"', '"c"'), 'loops back'),
+        (child.replace('group = "DMA"', 'group = "DMAX"'), 'group "DMAX"'),
+        (child + '[[disk]]\nbus = "pcie.0"\n', 'every entry needs an id'),
+    ]
+    for i, (text, msg) in enumerate(bad):
+        sc, err = load_text(tmp, 'c.toml', text)
+        case(sc is None and msg in (err or ''),
+             f'bad extends {i}: "{err}" lacks "{msg}"')
+
+
 def survival_cases(case, tmp):
     """Never leak a guest, never crash the run: QEMU is killed whatever
     ends the wait for it; a harness exception while booting or judging
@@ -930,6 +967,8 @@ def run():
         record_cases(case, tmp)
     with tempfile.TemporaryDirectory() as tmp:
         survival_cases(case, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        extends_cases(case, tmp)
     load_judges(case)
     gate_cases(case)
     entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
