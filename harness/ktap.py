@@ -1,42 +1,72 @@
-"""Read KUnit results (KTAP) out of a kernel console log, or a
-kselftest's TAP output.
+"""Read KUnit results (KTAP) out of a kernel console log, or a kselftest's
+TAP output, with the kernel's own parser (tools/testing/kunit/
+kunit_parser.py), not a second one.
 
-Only what make check needs: each top-level result (one per suite, or per
-test of a kselftest) with its failing subtests, and whether the top-level
-plan was completed.
+The parser is the mainline tree's (bases.BASES['mainline'].tree, the
+tree make tree extracts first): KTAP is the same format whatever kernel
+printed it, and 6.12's copy of the module has another interface.  What
+make check needs of its result: each top-level result (one per suite, or
+per test of a kselftest) with its failing subtests, and the top-level
+plan.
 """
-import re
+import contextlib
+import importlib.util
+import io
+import os
+import sys
 
-TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
-RESULT = re.compile(r'^(not )?ok (\d+) (.*?)(?:\s+#\s*(SKIP|TODO)\b(.*))?$')
+import bases
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PARSER = {}
+
+
+class ParserMissing(Exception):
+    pass
+
+
+def _parser():
+    """kunit_parser of the mainline tree, imported once."""
+    if 'mod' not in _PARSER:
+        top = os.path.join(ROOT, bases.BASES[bases.DEFAULT].tree,
+                           'tools', 'testing', 'kunit')
+        path = os.path.join(top, 'kunit_parser.py')
+        if not os.path.exists(path):
+            raise ParserMissing(f'no {os.path.relpath(path, ROOT)} '
+                                f'(make tree extracts it)')
+        # kunit_parser imports its siblings (kunit_printer) by name.
+        sys.path.insert(0, top)
+        try:
+            spec = importlib.util.spec_from_file_location('kunit_parser',
+                                                          path)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules['kunit_parser'] = mod    # its dataclasses need it
+            spec.loader.exec_module(mod)
+        finally:
+            sys.path.remove(top)
+        _PARSER['mod'] = mod
+    return _PARSER['mod']
 
 
 def parse(console):
-    """Returns (plan or None, {suite: {'ok', 'skip', 'failed': [...]}})."""
-    plan = None
-    suites = {}
-    failed_sub = []
-    started = False
-    for raw in console.splitlines():
-        line = TS.sub('', raw.replace('\r', ''))
-        if line.startswith(('KTAP version', 'TAP version')):
-            started = True
-            continue
-        if not started:
-            continue
-        m = re.match(r'^1\.\.(\d+)$', line)
-        if m and plan is None:
-            plan = int(m.group(1))
-            continue
-        sub = re.match(r'^(\s+)not ok \d+ (.*?)(\s+#.*)?$', line)
-        if sub:
-            failed_sub.append(sub.group(2))
-            continue
-        m = RESULT.match(line)
-        if m:
-            name = m.group(3).strip()
-            suites[name] = {'ok': m.group(1) is None,
-                            'skip': m.group(4) == 'SKIP',
-                            'failed': failed_sub}
-            failed_sub = []
-    return plan, suites
+    """Returns (plan or None, {name: {'ok', 'skip', 'failed': [...]}}) for
+    the top-level results; plan is None where no KTAP started."""
+    kp = _parser()
+    status = kp.TestStatus
+    printer = sys.modules['kunit_printer'].null_printer
+    with contextlib.redirect_stdout(io.StringIO()):
+        test = kp.parse_run_tests(console.splitlines(keepends=True),
+                                  printer)
+    if test.status in (status.FAILURE_TO_PARSE_TESTS, status.NO_TESTS) \
+            and not test.subtests:
+        return None, {}
+    results = {}
+    for sub in test.subtests:
+        results[sub.name] = {
+            'ok': sub.status in (status.SUCCESS, status.SKIPPED),
+            'skip': sub.status == status.SKIPPED,
+            'failed': [t.name for t in sub.subtests
+                       if t.status in (status.FAILURE,
+                                       status.TEST_CRASHED)],
+        }
+    return test.expected_count, results

@@ -982,7 +982,10 @@ def run():
     case(suites.get('bad', {}).get('ok') is False and
          suites['bad']['failed'] == ['b'], 'ktap bad')
     case(suites.get('skipped', {}).get('skip') is True, 'ktap skip')
-    case(ktap.parse('no ktap here')[1] == {}, 'ktap none')
+    case(ktap.parse('no ktap here') == (None, {}), 'ktap none')
+    cut = ktap.parse(KTAP.split('[    1.2] not ok 2 bad')[0])[1]
+    case(cut.get('bad', {}).get('ok') is False and 'skipped' not in cut,
+         f'ktap cut off in a suite (a crash): {cut}')
     chk = [{'name': 'a', 'ok': False}, {'name': 'b', 'ok': True}]
     xf = {'xfail': {'reason': 'r', 'checks': ['a']}}
     case(boot.outcome(xf, chk) == 'xfail', 'xfail exact')
