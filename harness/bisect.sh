@@ -23,11 +23,7 @@ config=$(obj_dir x86_64)/.config
 mkdir -p "$obj"
 [ -f "$config" ] || "$ROOT/harness/build-kernel.sh" x86_64
 cp "$config" "$obj/.config"
-export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vbypass/ccache} CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
-# kbuild passes -fmacro-prefix-map=<absolute source dir>/=, which only makes
-# __FILE__ relative: leave it out of the hash so clones elsewhere hit too.
-export CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*"
-export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=vbypass KBUILD_BUILD_HOST=harness
+# ccache and kbuild settings: lib.sh (harness/buildenv.py).
 commits=$(g -C "$verify" rev-list --reverse base..HEAD)
 [ -n "$commits" ] || { echo "series is empty: nothing to bisect"; exit 0; }
 log=$(mktemp)

@@ -21,12 +21,7 @@ suffix=$arch
 obj=$(obj_dir "$suffix")
 mkdir -p "$obj"
 
-export CCACHE_DIR=${CCACHE_DIR:-/var/cache/vbypass/ccache}
-export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
-# kbuild passes -fmacro-prefix-map=<absolute source dir>/=, which only makes
-# __FILE__ relative: leave it out of the hash so clones elsewhere hit too.
-export CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*" CCACHE_COMPILERCHECK=content
-export KBUILD_BUILD_TIMESTAMP="2025-01-01" KBUILD_BUILD_USER=vbypass KBUILD_BUILD_HOST=harness
+# ccache and kbuild settings: lib.sh (harness/buildenv.py).
 mkdir -p "$CCACHE_DIR"
 ccache -M 20G >/dev/null
 

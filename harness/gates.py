@@ -30,6 +30,7 @@ import tempfile
 from dataclasses import dataclass
 
 import bases
+import buildenv
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Every gate, in the order make check runs them; a backport's make check
@@ -40,10 +41,8 @@ BACKPORT_GATES = ('series-drift', 'bisect')
 # Debian's tools first: checkpatch runs scripts/spdxcheck.py with the
 # python3 on PATH, and its modules come from Debian's packages (make deps).
 GENV = dict(os.environ, PATH='/usr/bin:/bin:' + os.environ.get('PATH', ''),
-            GIT_CONFIG_NOSYSTEM='1', HOME='/nonexistent',
-            GIT_COMMITTER_NAME='vbypass harness',
-            GIT_COMMITTER_EMAIL='harness@vbypass.invalid',
-            GIT_COMMITTER_DATE='2025-01-01T00:00:00Z', LC_ALL='C')
+            GIT_CONFIG_NOSYSTEM='1', HOME='/nonexistent', LC_ALL='C',
+            **buildenv.GIT_COMMITTER)
 
 
 @dataclass(frozen=True)
@@ -219,9 +218,7 @@ def _kmake(w, arch, *targets, silent=True):
     shutil.copy(os.path.join(w.obj(arch), '.config'),
                 os.path.join(obj, '.config'))
     cross = 'aarch64-linux-gnu-' if arch == 'arm64' else ''
-    env = dict(os.environ, CCACHE_DIR=os.environ.get(
-        'CCACHE_DIR', '/var/cache/vbypass/ccache'), CCACHE_BASEDIR=ROOT,
-        CCACHE_NOHASHDIR='1', CCACHE_IGNOREOPTIONS='-fmacro-prefix-map=*')
+    env = dict(os.environ, **buildenv.kbuild(ROOT))
     base = ['make', f'O={obj}', f'ARCH={arch}',
             f'CROSS_COMPILE={cross}', f'CC=ccache {cross}gcc',
             f'-j{os.cpu_count()}']

@@ -19,11 +19,10 @@ BISECT_REC=$ROOT/$BISECT_REC
 # Debian packages fetched outside the machine's suites, kept between clones.
 DEBS=${VB_DEBS:-/var/cache/vbypass/debs}
 
-# A fixed identity and date for every commit the harness makes, so the same
-# tarball and series give the same hashes on every machine.
-export GIT_AUTHOR_NAME="vbypass harness" GIT_AUTHOR_EMAIL="harness@vbypass.invalid"
-export GIT_COMMITTER_NAME="vbypass harness" GIT_COMMITTER_EMAIL="harness@vbypass.invalid"
-export GIT_COMMITTER_DATE="2025-01-01T00:00:00Z"
+# The fixed git identity and date of every commit the harness makes, and
+# the ccache and kbuild settings of every kernel build: harness/buildenv.py,
+# their one home (gates.py imports it).
+eval "$(python3 "$ROOT/harness/buildenv.py" "$ROOT")" || exit 1
 
 # git with no user or system configuration that could change its output.
 g() { GIT_CONFIG_NOSYSTEM=1 HOME=/nonexistent git -c core.abbrev=12 \
