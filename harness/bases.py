@@ -69,12 +69,6 @@ QEMU10 = {
     'dir': 'build/qemu-10',
     # qemu-system-x86 only: a scenario of another arch cannot ask for it.
     'arches': ('x86_64',),
-    # Its TCG "max" CPU has 5-level paging (LA57).  With it, the v7.3-rc7
-    # debug kernel reported a KASAN wild-memory-access in do_raw_spin_lock()
-    # under identify_cpu(), 6 ms into boot, in 2 of 8 boots: before any
-    # code of the series runs.  QEMU 10 guests run without LA57, so that a
-    # boot judges the series, not that.
-    'cpu_props': 'la57=off',
 }
 
 if __name__ == '__main__':

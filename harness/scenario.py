@@ -624,9 +624,6 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
     QEMU on PATH, Debian's 7.2)."""
     arch = ARCHES[sc['arch']]
     base = list(arch.qemu_base)
-    if qemu_version(sc) == '10':
-        cpu = base.index('-cpu') + 1
-        base[cpu] += ',' + bases.QEMU10['cpu_props']
     args = [*(qemu or [arch.qemu]), *base,
             '-machine', sc['machine'],
             *cpu_args(sc, arch), '-m', sc.get('memory', '1G'),
