@@ -608,7 +608,8 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
     with open(os.path.join(run, 'plan'), 'w') as f:
         f.write(plan)
     append = ' '.join(filter(None, [
-        f'console={arch.console}', 'panic=-1', 'kunit.enable=0',
+        f'console={arch.console}', 'panic=-1', 'hung_task_panic=1',
+        'kunit.enable=0',
         scn.cmdline(sc), extra_cmdline]))
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
@@ -639,6 +640,9 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
                       'got': poweroff, 'ok': poweroff == 'clean'})
     res = result(sc, base, run, checks, seed=f'{seed:#x}',
                  seconds=round(secs, 1), qemu_rc=rc,
+                 console_excerpt=(console_excerpt(console)
+                                  if not checks[0]['ok']
+                                  else []),
                  devices=[r for r in recs if r['kind'] == 'dev'],
                  dma=[r for r in recs if r['kind'] == 'dma'],
                  steps=[r for r in recs if r['kind'] in
@@ -647,6 +651,26 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
     if not quiet:
         print_result(sc, res)
     return res
+
+
+# The first line of a kernel report that explains a boot which never
+# reached its end: a hung task, a lockup, an oops or a panic.
+REPORT_START = re.compile(r'INFO: task .* blocked for more than|'
+                          r'watchdog: BUG:|BUG:|WARNING:|Oops:|'
+                          r'Kernel panic')
+
+
+def console_excerpt(console, report_lines=30, tail_lines=10):
+    """What to show of the console of a boot that did not complete: the
+    first kernel report and what follows it, else the last lines.  The
+    run directory may be gone by the time anyone reads the output (CI
+    works on a scratch clone), so this goes to the report itself."""
+    lines = console.splitlines()
+    start = next((i for i, line in enumerate(lines)
+                  if REPORT_START.search(line)), None)
+    if start is not None:
+        return lines[start:start + report_lines]
+    return lines[-tail_lines:]
 
 
 def print_result(sc, res):
@@ -676,6 +700,10 @@ def print_result(sc, res):
         for r in res['steps']:
             if r.get('step') == str(n):
                 print(f'   step {n}: {step_summary(r)}')
+    if res.get('console_excerpt'):
+        print('   the boot did not complete; its console:')
+        for line in res['console_excerpt']:
+            print(f'   | {line}')
     bad = [c for c in res['checks'] if not c['ok']]
     for c in bad:
         print(f'   FAILED {c["name"]}: expected {c["want"]!r}, '

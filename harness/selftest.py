@@ -442,6 +442,15 @@ def step_cases(case, tmp):
         case(boot.kselftest_result([{'kind': 'kselftest', 'rc': rc}]) == res,
              f'kselftest rc={rc}')
     case(boot.kselftest_result([]) == 'not-run', 'kselftest not run')
+    # A boot that never ends shows its first kernel report, else its end.
+    hung = ['[  1.0] virtio_blk virtio0: 1/0/0 queues',
+            '[245.1] INFO: task swapper/0:1 blocked for more than 122 '
+            'seconds.', '[245.2] Call Trace:', '[245.3]  io_schedule']
+    case(boot.console_excerpt('\n'.join(hung)) == hung[1:],
+         f'console excerpt from the report: {boot.console_excerpt(chr(10).join(hung))}')
+    quiet = [f'line {i}' for i in range(40)]
+    case(boot.console_excerpt('\n'.join(quiet)) == quiet[-10:],
+         'console excerpt without a report: the last lines')
     hotplug_cases(case, tmp, sc)
     pair_cases(case, tmp)
 
