@@ -21,6 +21,10 @@ class Arch:
     # test kernels, bench* ones only into the benchmark kernels.
     fragments: tuple
     firmware: dict = field(default_factory=dict)   # name -> -bios file
+    # Command line that makes QMP's inject-nmi end a hung guest with a
+    # panic (and so the base's panic report); '' where QEMU's machine
+    # cannot inject one.
+    nmi_cmdline: str = ''
 
 
 ARCHES = {
@@ -43,6 +47,7 @@ ARCHES = {
         channel_args=('-chardev', 'file,id=vbout,path={path}',
                       '-device', 'isa-serial,chardev=vbout'),
         fragments=('common', 'x86_64', 'debug', 'debug-x86_64', 'bench'),
+        nmi_cmdline='unknown_nmi_panic',
     ),
     'arm64': Arch(
         name='arm64',

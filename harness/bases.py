@@ -28,6 +28,12 @@ class Base:
     # off in the harness's allnoconfig-based kernels), a parameter 6.12
     # does not know.
     kunit_cmdline: str = 'kunit.enable=1'
+    # What a panic prints besides its own CPU's stack: every CPU's
+    # backtrace and the blocked tasks (a boot hung in a killable wait,
+    # which the hung task detector skips, shows there).  v7.3 names it
+    # panic_sys_info= and calls panic_print= deprecated; 6.12 has only
+    # the bitmask (0x40 all_bt, 0x80 blocked_tasks).
+    panic_info_cmdline: str = 'panic_print=0xc0'
 
 
 def obj_dir(base, what):
@@ -51,7 +57,8 @@ BASES = {
         describe='v7.3-rc7 with Debian\'s patches (linux-source-7.3 '
                  '7.3~rc7-1~exp1, Debian experimental)',
         verify='build/verify', record='series/bisect-verified',
-        kunit_cmdline='kunit.enable=1 kunit.autorun=1'),
+        kunit_cmdline='kunit.enable=1 kunit.autorun=1',
+        panic_info_cmdline='panic_sys_info=all_bt,blocked_tasks'),
     'deb12': Base(
         name='deb12', tree='build/linux-deb12', patches='backport/deb12',
         package='linux-source-6.12', version='6.12.117-1~deb12u1',

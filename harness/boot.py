@@ -18,6 +18,7 @@ and result.json.  The exit status is 0 when the scenario met its
 expectations (or failed exactly as its xfail says), 1 otherwise.
 """
 import argparse
+import functools
 import json
 import os
 import random
@@ -143,19 +144,36 @@ class Hotplugger:
 
 
 POWEROFF_GRACE = 30     # seconds from the guest's "VB end" to QEMU's exit
+DUMP_GRACE = 20         # seconds from a hung guest's NMI to QEMU's exit
 
 
-def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None):
+def inject_nmi(sock, log_path):
+    """Send a hung guest an NMI through QMP; with unknown_nmi_panic its
+    kernel panics and prints its stacks.  A failure is logged, not
+    raised: the kill that follows ends the boot either way."""
+    with open(log_path, 'a') as log:
+        try:
+            with qmp.QMP(sock, log) as mon:
+                mon.command('qmp_capabilities')
+                mon.command('inject-nmi')
+        except (OSError, qmp.QMPError, ValueError) as e:
+            log.write(f'inject-nmi failed: {e}\n')
+
+
+def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None,
+             on_timeout=None):
     """Run QEMU under two watchdogs: the scenario's timeout, and a grace
     period for power-off once the guest has said its last line.  watch,
     if given, is called with the verdict channel's text at every poll;
-    env, if given, is QEMU's environment.
+    env, if given, is QEMU's environment; on_timeout, if given, is called
+    once when the timeout expires, and QEMU gets DUMP_GRACE seconds to
+    exit after it (the guest's panic report) before it is killed.
 
     Returns (exit code or None if killed, seconds, power-off state), the
     state being 'clean', 'hung' (killed after VB end) or 'not-reached'."""
     t0 = time.monotonic()
     ended = None
-    killed = False
+    killed = dumped = False
     with open(log_path, 'wb') as err:
         p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=err,
                              stderr=subprocess.STDOUT, env=env,
@@ -168,8 +186,13 @@ def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None):
                     watch(text)
                 if ended is None and 'VB end' in text:
                     ended = now
-                if now - t0 > timeout or (ended and
-                                          now - ended > POWEROFF_GRACE):
+                if now - t0 > timeout and on_timeout and ended is None:
+                    on_timeout()
+                    on_timeout = None
+                    dumped = True
+                    timeout += DUMP_GRACE
+                elif now - t0 > timeout or (ended and
+                                            now - ended > POWEROFF_GRACE):
                     _kill(p)
                     killed = True
                     break
@@ -182,7 +205,7 @@ def run_qemu(args, timeout, log_path, verdict_path, watch=None, env=None):
             if p.poll() is None:
                 _kill(p)
     secs = time.monotonic() - t0
-    if killed:
+    if killed or dumped:
         return None, secs, 'hung' if ended else 'not-reached'
     return p.returncode, secs, ('clean' if 'VB end' in
                                 _read_text(verdict_path) else 'not-reached')
@@ -609,8 +632,8 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
         f.write(plan)
     append = ' '.join(filter(None, [
         f'console={arch.console}', 'panic=-1', 'hung_task_panic=1',
-        'kunit.enable=0',
-        scn.cmdline(sc), extra_cmdline]))
+        arch.nmi_cmdline, bases.BASES[base].panic_info_cmdline,
+        'kunit.enable=0', scn.cmdline(sc), extra_cmdline]))
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
               'qmp.log', 'kselftest.tap')}
@@ -623,10 +646,14 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
         f.write((f'QEMU_MODULE_DIR={shlex.quote(mods)} ' if mods else '') +
                 shlex.join(args) + '\n')
     plugger = Hotplugger(sc, paths['qmp.sock'], paths['qmp.log'])
+    # A guest still running at the timeout gets an NMI first, where the
+    # arch can take one: its panic report says where it hung.
+    dump = (functools.partial(inject_nmi, paths['qmp.sock'], paths['qmp.log'])
+            if arch.nmi_cmdline else None)
     rc, secs, poweroff = run_qemu(args, sc.get('timeout', 300),
                                   paths['qemu.log'], paths['verdict.log'],
                                   plugger if sc.get('hotplug') else None,
-                                  env)
+                                  env, dump)
     # A QEMU that stopped before opening its console fails the boot's
     # checks (its qemu.log says why) rather than make check.
     console = _read_text(paths['console.log'])
@@ -658,19 +685,31 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
 REPORT_START = re.compile(r'INFO: task .* blocked for more than|'
                           r'watchdog: BUG:|BUG:|WARNING:|Oops:|'
                           r'Kernel panic')
+# A task in D state as a panic's blocked-task list (or sysrq-w) shows it.
+BLOCKED_TASK = re.compile(r'\btask:\S+\s+state:D\b')
+UNRELIABLE_FRAME = re.compile(r'\]\s+\? ')
 
 
-def console_excerpt(console, report_lines=30, tail_lines=10):
+def console_excerpt(console, report_lines=30, tail_lines=10,
+                    task_lines=30):
     """What to show of the console of a boot that did not complete: the
-    first kernel report and what follows it, else the last lines.  The
-    run directory may be gone by the time anyone reads the output (CI
-    works on a scratch clone), so this goes to the report itself."""
+    first kernel report and what follows it, else the last lines; then
+    the first blocked task's stack from a panic report (the NMI's), its
+    unreliable "? " frames left out.  The run directory may be gone by
+    the time anyone reads the output (CI works on a scratch clone), so
+    this goes to the report itself."""
     lines = console.splitlines()
     start = next((i for i, line in enumerate(lines)
                   if REPORT_START.search(line)), None)
-    if start is not None:
-        return lines[start:start + report_lines]
-    return lines[-tail_lines:]
+    shown = (lines[start:start + report_lines] if start is not None
+             else lines[-tail_lines:])
+    task = next((i for i, line in enumerate(lines)
+                 if BLOCKED_TASK.search(line)), None)
+    if task is not None and lines[task] not in shown:
+        stack = [line for line in lines[task:]
+                 if not UNRELIABLE_FRAME.search(line)]
+        shown += ['...'] + stack[:task_lines]
+    return shown
 
 
 def print_result(sc, res):

@@ -16,6 +16,7 @@
   which QEMU (qemu), where a base's kernel, runs and bisect record are,
   a missing QEMU 10 failing its scenario, and tests/kunit.toml's loader.
 """
+import functools
 import json
 import os
 import signal
@@ -23,6 +24,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 import bases
 import cpio
@@ -448,6 +450,15 @@ def step_cases(case, tmp):
             'seconds.', '[245.2] Call Trace:', '[245.3]  io_schedule']
     case(boot.console_excerpt('\n'.join(hung)) == hung[1:],
          f'console excerpt from the report: {boot.console_excerpt(chr(10).join(hung))}')
+    nmi = ['[  9.6] virtio_blk virtio0: [vda] 8192 512-byte logical blocks',
+           '[297.5] Uhhuh. NMI received for unknown reason 21 on CPU 0.',
+           '[297.5] Kernel panic - not syncing: NMI: Not continuing',
+           '[297.5] task:swapper/0       state:D stack:0     pid:1',
+           '[297.5]  io_schedule+0xc1/0x140', '[297.5]  ? blkdev_readahead',
+           '[297.5]  virtblk_probe+0x1478/0x1ca0']
+    got = boot.console_excerpt('\n'.join(nmi), report_lines=1)
+    case(got == [nmi[2], '...', nmi[3], nmi[4], nmi[6]],
+         f'console excerpt: the panic, then the blocked task: {got}')
     quiet = [f'line {i}' for i in range(40)]
     case(boot.console_excerpt('\n'.join(quiet)) == quiet[-10:],
          'console excerpt without a report: the last lines')
@@ -832,6 +843,35 @@ def survival_cases(case, tmp):
             alive = False
     case(raised and pid and not alive,
          f'QEMU left running after an exception in its watch (pid {pid})')
+    # A guest still running at the timeout gets on_timeout (the NMI), and
+    # its QEMU a grace to exit on its own; one that stays is killed.
+    fake2 = os.path.join(tmp, 'qemu-nmi')
+    pid2 = os.path.join(tmp, 'pid2')
+    with open(fake2, 'w') as f:
+        f.write(f"#!/bin/sh\ntrap 'exit 0' USR1\necho $$ > {pid2}\n"
+                "sleep 600 &\nwait $!\nkill $!\n")
+    os.chmod(fake2, 0o755)
+    calls = []
+
+    def nmi(stop):
+        calls.append(stop)
+        if stop:
+            os.kill(int(open(pid2).read()), signal.SIGUSR1)
+    saved_grace = boot.DUMP_GRACE
+    boot.DUMP_GRACE = 3
+    try:
+        for stop in (True, False):
+            t0 = time.monotonic()
+            got = boot.run_qemu([fake2], 1, os.path.join(tmp, 'log2'),
+                                os.path.join(tmp, 'verdict2'),
+                                on_timeout=functools.partial(nmi, stop))
+            took = time.monotonic() - t0
+            case(got[0] is None and got[2] == 'not-reached' and
+                 (took < 3 if stop else took >= 4),
+                 f'on_timeout stop={stop}: {got}, {took:.1f}s')
+    finally:
+        boot.DUMP_GRACE = saved_grace
+    case(calls == [True, False], f'on_timeout called once per boot: {calls}')
     try:
         boot.on_signal(signal.SIGTERM, None)
         case(False, 'SIGTERM handler returned')
