@@ -37,10 +37,13 @@ import subprocess
 import sys
 
 import boot
+import launch
+import records
 import scenario as scn
+import supervise
 
-ROOT = boot.ROOT
-BUILD = boot.BUILD
+ROOT = launch.ROOT
+BUILD = launch.BUILD
 OUT = os.path.join(BUILD, 'bench')
 TOPOLOGY = {'x86_64': 'q35-vtd', 'arm64': 'arm64-smmuv3-iort'}
 BOOT32 = 'q35-vtd-boot32'
@@ -128,7 +131,7 @@ def main_boot(arch, rounds):
           f'{len(sc["steps"])} steps', flush=True)
     res = boot.boot(sc, quiet=True, extra_cmdline=f'kprobe_event={KPROBES}')
     run = os.path.join(ROOT, res['run_dir'])
-    recs = boot.parse_verdict(os.path.join(run, 'verdict.log'))
+    recs = records.parse_verdict(os.path.join(run, 'verdict.log'))
     out = {'arch': arch, 'boot': res['outcome'], 'seconds': res['seconds'],
            'failed': [c for c in res['checks'] if not c['ok']],
            'run_dir': res['run_dir']}
@@ -424,7 +427,7 @@ def update_readme(md, png):
 
 
 def main():
-    boot.install_signal_handlers()
+    supervise.install_signal_handlers()
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', choices=tuple(TOPOLOGY), action='append')
     ap.add_argument('--rounds', type=int, default=5)

@@ -30,11 +30,14 @@ import traceback
 import bases
 import boot
 import gates
+import judges
 import ktap
+import launch
 import scenario as scn
+import supervise
 from arches import ARCHES
 
-ROOT = boot.ROOT
+ROOT = launch.ROOT
 KUNIT = os.path.join(ROOT, 'tests', 'kunit.toml')
 # make check boots a backport's KUnit on these arches only (check-all: all).
 KUNIT_BACKPORT_ARCHES = ('x86_64',)
@@ -93,7 +96,7 @@ def kunit_arch_checks(kunit, base, arch, spec):
               errors='replace') as f:
         console = f.read()
     ktap_plan, suites = ktap.parse(console)
-    bad, _ = boot.log_findings(console, sc)
+    bad, _ = judges.log_findings(console, sc)
     for name in spec['suites']:
         s = suites.get(name)
         if s is None:
@@ -214,7 +217,7 @@ def selftest_checks():
 
 
 def main():
-    boot.install_signal_handlers()
+    supervise.install_signal_handlers()
     ap = argparse.ArgumentParser()
     ap.add_argument('--all', action='store_true',
                     help='make check-all: everything on every base')

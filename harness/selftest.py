@@ -19,6 +19,7 @@
 import functools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -31,9 +32,12 @@ import cpio
 import boot
 import dmadata
 import gates
+import judges
 import ktap
-import qmp
+import launch
+import records
 import scenario as scn
+import supervise
 
 COUNT = 0
 
@@ -328,12 +332,12 @@ def pair_cases(case, tmp):
     except scn.ScenarioError as e:
         case(False, f'pair scenario rejected: {e}')
         return
-    case(boot.plan_step(sc, 'hotplug h0') ==
+    case(launch.plan_step(sc, 'hotplug h0') ==
          'hotplug h0 0000:01:00.0 h0b 0000:01:00.1',
-         f'pair plan: {boot.plan_step(sc, "hotplug h0")}')
+         f'pair plan: {launch.plan_step(sc, "hotplug h0")}')
     sock, log = os.path.join(tmp, 'pair.sock'), os.path.join(tmp, 'pair.log')
     seen, t = fake_qmp(sock, lambda cmd: {'return': {}}, rounds=2)
-    plugger = boot.Hotplugger(sc, sock, log)
+    plugger = supervise.Hotplugger(sc, sock, log)
     plugger('VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0\n')
     t.join(5)
     ids = [c['arguments']['id'] for c in seen if c['execute'] == 'device_add']
@@ -347,7 +351,7 @@ def hotplug_cases(case, tmp, sc):
     the right device_add; a QMP error is reported, not raised."""
     sock, log = os.path.join(tmp, 'qmp.sock'), os.path.join(tmp, 'qmp.log')
     seen, t = fake_qmp(sock, lambda cmd: {'return': {}})
-    plugger = boot.Hotplugger(sc, sock, log)
+    plugger = supervise.Hotplugger(sc, sock, log)
     line = 'VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0'
     plugger(line)
     case(plugger.results == {}, 'hotplug on a partial line')
@@ -369,12 +373,12 @@ def hotplug_cases(case, tmp, sc):
                        'qmp_capabilities' else
                        {'error': {'class': 'GenericError',
                                   'desc': "Bus 'rp1' not found"}})
-    plugger = boot.Hotplugger(sc, sock, log)
+    plugger = supervise.Hotplugger(sc, sock, log)
     plugger(line + '\n')
     t.join(5)
     case("Bus 'rp1' not found" in plugger.results.get('h0', ''),
          f'qmp error: {plugger.results}')
-    plugger = boot.Hotplugger(sc, os.path.join(tmp, 'none.sock'), log)
+    plugger = supervise.Hotplugger(sc, os.path.join(tmp, 'none.sock'), log)
     plugger(line + '\n')
     case(plugger.results.get('h0', '').startswith('device_add failed'),
          f'no monitor: {plugger.results}')
@@ -410,7 +414,7 @@ def step_cases(case, tmp):
         with open(images[did], 'wb') as f:
             f.write(dmadata.stream(seed, 65536))
         meta[did] = (65536, 0, seed)
-    plan = boot.make_plan(sc, meta, '/dev/ttyS1').splitlines()
+    plan = launch.make_plan(sc, meta, '/dev/ttyS1').splitlines()
     case(plan[4:] == ['report', 'unbind 0000:00:02.0',
                       'bind 0000:00:02.0 virtio-pci', 'dma d0',
                       'hotplug h0 0000:01:00.0', 'report', 'dma',
@@ -422,10 +426,10 @@ def step_cases(case, tmp):
     verdict = os.path.join(tmp, 'verdict.log')
     with open(verdict, 'w') as f:
         f.write(FULL_VERDICT)
-    recs = boot.parse_verdict(verdict)
+    recs = records.parse_verdict(verdict)
     case([r['line'] for r in recs if r['kind'] == 'ktap'][3] ==
          '#  FAIL  global.b', 'ktap lines kept whole')
-    checks = boot.judge(sc, recs, '', 0, meta, images, {'h0': 'added'})
+    checks = judges.judge(sc, recs, '', 0, meta, images, {'h0': 'added'})
     got = {c['name']: c['got'] for c in checks}
     want = {'d0.group': 'none', 'd0.irq': 'MSI-X', 'd0.dma': 'pass',
             'h0.hotplug': 'ready', 'h0.group': 'none', 'h0.irq': 'MSI-X',
@@ -437,30 +441,30 @@ def step_cases(case, tmp):
     case(sorted(c['name'] for c in checks if not c['ok']) ==
          ['d0.err@2', 'kselftest'],
          f'only the write step and the kselftest fail: {checks}')
-    case(boot.plug_result(recs, 'h0', None) == 'not-requested' and
-         boot.plug_result(recs, 'h0', 'device_add failed: x') ==
+    case(judges.plug_result(recs, 'h0', None) == 'not-requested' and
+         judges.plug_result(recs, 'h0', 'device_add failed: x') ==
          'device_add failed: x', 'hotplug result from the host side')
     for rc, res in (('0', 'pass'), ('4', 'skip'), ('hang', 'fail(rc=hang)')):
-        case(boot.kselftest_result([{'kind': 'kselftest', 'rc': rc}]) == res,
+        case(judges.kselftest_result([{'kind': 'kselftest', 'rc': rc}]) == res,
              f'kselftest rc={rc}')
-    case(boot.kselftest_result([]) == 'not-run', 'kselftest not run')
+    case(judges.kselftest_result([]) == 'not-run', 'kselftest not run')
     # A boot that never ends shows its first kernel report, else its end.
     hung = ['[  1.0] virtio_blk virtio0: 1/0/0 queues',
             '[245.1] INFO: task swapper/0:1 blocked for more than 122 '
             'seconds.', '[245.2] Call Trace:', '[245.3]  io_schedule']
-    case(boot.console_excerpt('\n'.join(hung)) == hung[1:],
-         f'console excerpt from the report: {boot.console_excerpt(chr(10).join(hung))}')
+    case(judges.console_excerpt('\n'.join(hung)) == hung[1:],
+         f'console excerpt from the report: {judges.console_excerpt(chr(10).join(hung))}')
     nmi = ['[  9.6] virtio_blk virtio0: [vda] 8192 512-byte logical blocks',
            '[297.5] Uhhuh. NMI received for unknown reason 21 on CPU 0.',
            '[297.5] Kernel panic - not syncing: NMI: Not continuing',
            '[297.5] task:swapper/0       state:D stack:0     pid:1',
            '[297.5]  io_schedule+0xc1/0x140', '[297.5]  ? blkdev_readahead',
            '[297.5]  virtblk_probe+0x1478/0x1ca0']
-    got = boot.console_excerpt('\n'.join(nmi), report_lines=1)
+    got = judges.console_excerpt('\n'.join(nmi), report_lines=1)
     case(got == [nmi[2], '...', nmi[3], nmi[4], nmi[6]],
          f'console excerpt: the panic, then the blocked task: {got}')
     quiet = [f'line {i}' for i in range(40)]
-    case(boot.console_excerpt('\n'.join(quiet)) == quiet[-10:],
+    case(judges.console_excerpt('\n'.join(quiet)) == quiet[-10:],
          'console excerpt without a report: the last lines')
     hotplug_cases(case, tmp, sc)
     pair_cases(case, tmp)
@@ -474,8 +478,8 @@ def load_judges(case):
                     'expect': {'dma': 'pass', 'group': 'DMA-FQ'}}]}
 
     def stress(recs):
-        j = boot.Judge()
-        boot.judge_stress(j, sc, recs, 4, ['180', '0000:13:00.0'])
+        j = judges.Judge()
+        judges.judge_stress(j, sc, recs, 4, ['180', '0000:13:00.0'])
         return {c['name']: c['got'] for c in j.checks if not c['ok']}
 
     good = [{'kind': 'stress', 'step': '4', 'serial': d, 'ops': '9',
@@ -509,10 +513,10 @@ def load_judges(case):
              'group': 'none', 'type': 'not-translated'}]
 
     def report(lines):
-        j = boot.Judge()
+        j = judges.Judge()
         recs = devs + [{'kind': 'step', 'step': '3', 'name': 'exec',
                         'output': lines}]
-        boot.judge_report_tool(j, {}, recs, 3)
+        judges.judge_report_tool(j, {}, recs, 3)
         return j.checks[0]['got']
 
     case(report(table) == [], f'report tool: agreeing table passes: '
@@ -523,7 +527,7 @@ def load_judges(case):
                  table[2]]) == ['0000:10:00.0:TYPE=identity!=DMA-FQ'],
          'report tool: a wrong type fails')
     case(report([]) == ['no-table'], 'report tool: no output fails')
-    case(boot.report_rows(table)['0000:21:00.0']['REASON'] ==
+    case(judges.report_rows(table)['0000:21:00.0']['REASON'] ==
          "outside every DMAR unit's scope", 'report tool: reason kept whole')
 
 
@@ -592,11 +596,11 @@ def cpu_cases(case, tmp):
     for n, ok in (('0', False), ('1', True), ('2', False)):
         recs = [{'kind': 'dma', 'serial': 'd0', 'read': 'absent',
                  'irqcpus': n}]
-        checks = boot.judge(sc, recs, '', 0, {}, {'d0': 'img'}, {})
+        checks = judges.judge(sc, recs, '', 0, {}, {'d0': 'img'}, {})
         c = next(c for c in checks if c['name'] == 'd0.irq_cpus_max')
         case(c['ok'] == ok and c['want'] == '1..1' and c['got'] == int(n),
              f'irq_cpus_max = 1 with {n} CPUs: {c}')
-    checks = boot.judge(sc, [], '', 0, {}, {'d0': 'img'}, {})
+    checks = judges.judge(sc, [], '', 0, {}, {'d0': 'img'}, {})
     case(not next(c for c in checks if c['name'] == 'd0.irq_cpus_max')['ok'],
          'irq_cpus_max not reported fails')
 
@@ -657,22 +661,22 @@ def base_cases(case, tmp):
     case(scn.boot_bases(only) == [] and
          scn.boot_bases(only, every=True) == ['deb12'],
          f'bases = ["deb12"]: {scn.boot_bases(only, every=True)}')
-    case(boot.kernel_image('x86_64', 'deb12') == os.path.join(
-        boot.ROOT, 'build', 'obj-deb12-x86_64', 'arch/x86/boot/bzImage') and
-        boot.kernel_image('arm64').endswith('build/obj-arm64/arch/arm64/'
+    case(launch.kernel_image('x86_64', 'deb12') == os.path.join(
+        launch.ROOT, 'build', 'obj-deb12-x86_64', 'arch/x86/boot/bzImage') and
+        launch.kernel_image('arm64').endswith('build/obj-arm64/arch/arm64/'
                                             'boot/Image'),
         'kernel of each base')
-    case(boot.run_dir(sc, 'deb12').endswith('runs/deb12/base') and
-         boot.run_dir(sc, 'mainline').endswith('runs/base'),
+    case(launch.run_dir(sc, 'deb12').endswith('runs/deb12/base') and
+         launch.run_dir(sc, 'mainline').endswith('runs/base'),
          'run dirs of the bases apart')
-    case(boot.qemu_launch(sc) == (['qemu-system-x86_64'], None),
-         f'default QEMU: {boot.qemu_launch(sc)}')
+    case(launch.qemu_launch(sc) == (['qemu-system-x86_64'], None),
+         f'default QEMU: {launch.qemu_launch(sc)}')
     both = dict(sc, qemu=['10', '7.2'])
     vs = [scn.for_qemu(both, q) for q in scn.qemu_versions(both)]
     case([(v['name'], scn.qemu_version(v)) for v in vs] ==
          [('base@qemu10', '10'), ('base@qemu7.2', '7.2')] and
          both['name'] == 'base' and scn.for_qemu(sc, '7.2')['name'] == 'base'
-         and len({boot.run_dir(v, 'mainline') for v in vs}) == 2,
+         and len({launch.run_dir(v, 'mainline') for v in vs}) == 2,
          f'one variant per QEMU listed: {[v["name"] for v in vs]}')
     try:
         scn.for_qemu(sc, '10')
@@ -697,7 +701,7 @@ def base_cases(case, tmp):
         os.environ.update(VB_RUNS=os.path.join(tmp, 'runs'),
                           VB_INITRAMFS=os.path.join(tmp, 'initramfs'))
         os.environ.pop('VB_OBJ_DIR', None)
-        argv, env = boot.qemu_launch(q10)
+        argv, env = launch.qemu_launch(q10)
         case(argv == [binary, '-L', os.path.join(fake, 'usr/share/qemu'),
                       '-L', '/usr/share/seabios'] and
              env['QEMU_MODULE_DIR'] == os.path.join(
@@ -710,7 +714,7 @@ def base_cases(case, tmp):
                           os.path.join(fake, 'usr/share/qemu'), '-L',
                           '/usr/share/seabios'] and
              args[args.index('-kernel') + 1] ==
-             boot.kernel_image('x86_64', 'deb12') and
+             launch.kernel_image('x86_64', 'deb12') and
              res['outcome'] == 'fail' and
              res['run_dir'].endswith('runs/deb12/base'),
              f'a deb12 boot under QEMU 10: {args[:5]}, {res["run_dir"]}')
@@ -745,7 +749,7 @@ def record_cases(case, tmp):
     case(w.name('bisect') == 'gate.deb12.bisect' and
          gates.where().name('bisect') == 'bisect',
          'gate names per base')
-    case(w.record == os.path.join(boot.ROOT, bases.BASES['deb12'].record)
+    case(w.record == os.path.join(launch.ROOT, bases.BASES['deb12'].record)
          and w.verify.endswith('build/verify-deb12') and
          gates.where().verify.endswith('build/verify') and
          w.obj('gate-x86_64').endswith('build/obj-deb12-gate-x86_64') and
@@ -830,7 +834,7 @@ def survival_cases(case, tmp):
             raise RuntimeError('judge failed')
     raised = False
     try:
-        boot.run_qemu([fake], 60, os.path.join(tmp, 'log'),
+        supervise.run_qemu([fake], 60, os.path.join(tmp, 'log'),
                       os.path.join(tmp, 'verdict'), watch=watch)
     except RuntimeError:
         raised = True
@@ -857,12 +861,12 @@ def survival_cases(case, tmp):
         calls.append(stop)
         if stop:
             os.kill(int(open(pid2).read()), signal.SIGUSR1)
-    saved_grace = boot.DUMP_GRACE
-    boot.DUMP_GRACE = 3
+    saved_grace = supervise.DUMP_GRACE
+    supervise.DUMP_GRACE = 3
     try:
         for stop in (True, False):
             t0 = time.monotonic()
-            got = boot.run_qemu([fake2], 1, os.path.join(tmp, 'log2'),
+            got = supervise.run_qemu([fake2], 1, os.path.join(tmp, 'log2'),
                                 os.path.join(tmp, 'verdict2'),
                                 on_timeout=functools.partial(nmi, stop))
             took = time.monotonic() - t0
@@ -870,10 +874,10 @@ def survival_cases(case, tmp):
                  (took < 3 if stop else took >= 4),
                  f'on_timeout stop={stop}: {got}, {took:.1f}s')
     finally:
-        boot.DUMP_GRACE = saved_grace
+        supervise.DUMP_GRACE = saved_grace
     case(calls == [True, False], f'on_timeout called once per boot: {calls}')
     try:
-        boot.on_signal(signal.SIGTERM, None)
+        supervise.on_signal(signal.SIGTERM, None)
         case(False, 'SIGTERM handler returned')
     except SystemExit as e:
         case(e.code == 128 + signal.SIGTERM, f'SIGTERM exit {e.code}')
@@ -896,6 +900,21 @@ def survival_cases(case, tmp):
         check.boot.boot = saved
 
 
+def guest_step_cases(case):
+    """The guest program runs exactly the steps the loader accepts: the
+    words run_step() of guest/vbinit.c dispatches on are STEP_ARGS and
+    the kselftest step, no more, no fewer."""
+    with open(os.path.join(launch.ROOT, 'guest', 'vbinit.c')) as f:
+        text = f.read()
+    body = text[text.index('static void run_step('):]
+    body = body[:body.index('\n}\n')]
+    guest = set(re.findall(r'!strcmp\(word, "([^"]+)"\)', body))
+    host = set(scn.STEP_ARGS) | {scn.KSELFTEST_STEP}
+    case(guest and guest == host,
+         f'guest steps {sorted(guest - host)} unknown to the loader, '
+         f'loader steps {sorted(host - guest)} unknown to the guest')
+
+
 def run():
     global COUNT
     fails = []
@@ -910,7 +929,7 @@ def run():
     for text, want in ((b'', 0xcbf29ce484222325), (b'a', 0xaf63dc4c8601ec8c),
                        (b'foobar', 0x85944171f73967e8)):
         case(dmadata.fnv1a(text) == want, f'fnv1a({text!r})')
-    guest = os.path.join(boot.BUILD, 'vbinit-x86_64')
+    guest = os.path.join(launch.BUILD, 'vbinit-x86_64')
     for seed, size in ((1, 65536), (0x9e3779b97f4a7c15, 4 << 20)):
         try:
             r = subprocess.run([guest, '--data', f'{seed:x}', str(size)],
@@ -924,11 +943,11 @@ def run():
              f'guest/host data disagree for seed {seed:x}')
     # Log rules on counts: once means exactly one line, forbid none.
     rules = {'log': {'once': [r'bad entry "x"'], 'forbid': [r'changed']}}
-    case(boot.log_counts('a\nbad entry "x"\nb\n', rules) == [],
+    case(judges.log_counts('a\nbad entry "x"\nb\n', rules) == [],
          'log rules met')
-    case(len(boot.log_counts('bad entry "x"\nbad entry "x"\n', rules)) == 1,
+    case(len(judges.log_counts('bad entry "x"\nbad entry "x"\n', rules)) == 1,
          'log rule once finds a repeated line')
-    case(len(boot.log_counts('group changed\n', rules)) == 2,
+    case(len(judges.log_counts('group changed\n', rules)) == 2,
          'log rules find a missing and a forbidden line')
     # The host's check of what the guest wrote finds a flipped byte.
     with tempfile.TemporaryDirectory() as tmp:
@@ -1019,6 +1038,7 @@ def run():
     with tempfile.TemporaryDirectory() as tmp:
         extends_cases(case, tmp)
     load_judges(case)
+    guest_step_cases(case)
     gate_cases(case)
     entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
     one = cpio.archive(entries)
@@ -1037,10 +1057,10 @@ def run():
          f'ktap cut off in a suite (a crash): {cut}')
     chk = [{'name': 'a', 'ok': False}, {'name': 'b', 'ok': True}]
     xf = {'xfail': {'reason': 'r', 'checks': ['a']}}
-    case(boot.outcome(xf, chk) == 'xfail', 'xfail exact')
-    case(boot.outcome({'xfail': {'reason': 'r', 'checks': ['a', 'b']}},
+    case(judges.outcome(xf, chk) == 'xfail', 'xfail exact')
+    case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['a', 'b']}},
                       chk) == 'xpass', 'xpass')
-    case(boot.outcome({'xfail': {'reason': 'r', 'checks': ['b']}}, chk)
+    case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['b']}}, chk)
          == 'fail', 'xfail extra failure')
-    case(boot.outcome({}, chk) == 'fail', 'plain fail')
+    case(judges.outcome({}, chk) == 'fail', 'plain fail')
     return fails

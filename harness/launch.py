@@ -1,0 +1,82 @@
+"""Launch: what a boot is made of before QEMU starts.
+
+The kernel image and initramfs of a base, the QEMU binary a scenario
+names (with its environment), the guest's plan, and where the run's
+files go.  Nothing here runs QEMU or reads what a guest said.
+"""
+import os
+
+import bases
+import scenario as scn
+from arches import ARCHES
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, 'build')
+
+
+def kernel_image(arch, base=bases.DEFAULT):
+    """The test kernel of a base (make kernel-ARCH, make
+    kernel-deb12-ARCH), or another one named by VB_OBJ_DIR (an object
+    directory, e.g. of the stock tree)."""
+    a = ARCHES[arch]
+    objdir = os.environ.get('VB_OBJ_DIR') or os.path.join(
+        ROOT, bases.obj_dir(base, a.name))
+    return os.path.join(objdir, a.image)
+
+
+class QemuMissing(Exception):
+    pass
+
+
+def qemu_launch(sc):
+    """(argv start, environment) of the QEMU the scenario names.  QEMU 10
+    is not installed but unpacked (bases.QEMU10): its binary runs with its
+    own data first (-L; SeaBIOS's own folder for the BIOS it does not
+    ship) and its own modules (QEMU_MODULE_DIR), so nothing of Debian's
+    7.2 is mixed in.  Raises QemuMissing when it was never unpacked."""
+    arch = ARCHES[sc['arch']]
+    if scn.qemu_version(sc) != '10':
+        return [arch.qemu], None
+    top = os.path.join(ROOT, bases.QEMU10['dir'])
+    binary = os.path.join(top, 'usr', 'bin', arch.qemu)
+    if not os.access(binary, os.X_OK):
+        raise QemuMissing(f'QEMU 10 is missing: no '
+                          f'{os.path.relpath(binary, ROOT)} (make deps '
+                          f'unpacks it: harness/fetch-debs.sh qemu10)')
+    env = dict(os.environ, QEMU_MODULE_DIR=os.path.join(
+        top, 'usr', 'lib', 'x86_64-linux-gnu', 'qemu'))
+    return [binary, '-L', os.path.join(top, 'usr', 'share', 'qemu'),
+            '-L', '/usr/share/seabios'], env
+
+
+def base_initramfs(arch):
+    """The initramfs of make initramfs, or another one named by
+    VB_INITRAMFS (make bench's, which also holds its tools)."""
+    return (os.environ.get('VB_INITRAMFS') or
+            os.path.join(BUILD, f'initramfs-{arch}.cpio'))
+
+
+def plan_step(sc, step):
+    """A scenario step as the guest gets it: hotplug learns its BDF."""
+    word, *args = step.split()
+    if word == 'hotplug':
+        hps = {h['id']: h for h in sc['hotplug']}
+        hp = hps[args[0]]
+        return ' '.join(['hotplug'] + [
+            f'{h["id"]} {h["bdf"]}'
+            for h in [hp] + [hps[c] for c in hp.get('before', [])]])
+    return step
+
+
+def make_plan(sc, images_meta, out_dev):
+    lines = [f'out {out_dev}', f'timeout {sc.get("io_timeout", 60)}']
+    for did, (size, h, seed) in images_meta.items():
+        lines.append(f'disk {did} {size} {h:016x} {seed:016x}')
+    lines += [plan_step(sc, s) for s in scn.steps(sc)]
+    return '\n'.join(lines) + '\n'
+
+
+def run_dir(sc, base):
+    return os.path.join(os.environ.get('VB_RUNS') or
+                        os.path.join(BUILD, 'runs'),
+                        bases.run_dir(base, sc['name']))
