@@ -14,7 +14,12 @@
 - apic_ids (the vCPU topology QEMU gets) and irq_cpus_max (a range);
 - the two bases: which kernels a scenario boots with (bases, backport),
   which QEMU (qemu), where a base's kernel, runs and bisect record are,
-  a missing QEMU 10 failing its scenario, and tests/kunit.toml's loader.
+  a missing QEMU 10 failing its scenario, and tests/kunit.toml's loader;
+- the judges on real run directories (tests/fixtures/), and the changes
+  to a console or a disk that each must fail.
+
+On unittest: cd harness && python3 -m unittest selftest.  make check
+calls run(), which gives one line per failing case.
 """
 import functools
 import json
@@ -26,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import unittest
 
 import bases
 import cpio
@@ -989,154 +995,244 @@ def fixture_cases(case, tmp):
          'task in virtblk_probe')
 
 
-def run():
-    global COUNT
-    fails = []
+class SelfTest(unittest.TestCase):
+    """Each group of cases is a test; each failing case a subtest that
+    names what went wrong."""
 
-    def case(ok, what):
+    def case(self, ok, what):
         global COUNT
         COUNT += 1
-        if not ok:
-            fails.append(what)
+        with self.subTest(what):
+            self.assertTrue(ok, what)
 
-    # Published FNV-1a 64 vectors.
-    for text, want in ((b'', 0xcbf29ce484222325), (b'a', 0xaf63dc4c8601ec8c),
-                       (b'foobar', 0x85944171f73967e8)):
-        case(dmadata.fnv1a(text) == want, f'fnv1a({text!r})')
-    guest = os.path.join(launch.BUILD, 'vbinit-x86_64')
-    for seed, size in ((1, 65536), (0x9e3779b97f4a7c15, 4 << 20)):
-        try:
-            r = subprocess.run([guest, '--data', f'{seed:x}', str(size)],
-                               capture_output=True, text=True)
-        except OSError as e:
-            case(False, f'cannot run the guest program: {e}')
-            continue
-        want = dmadata.fnv1a(dmadata.stream(seed, size))
-        case(r.returncode == 0 and r.stdout.strip() != '' and
-             int(r.stdout, 16) == want,
-             f'guest/host data disagree for seed {seed:x}')
-    # Log rules on counts: once means exactly one line, forbid none.
-    rules = {'log': {'once': [r'bad entry "x"'], 'forbid': [r'changed']}}
-    case(judges.log_counts('a\nbad entry "x"\nb\n', rules) == [],
-         'log rules met')
-    case(len(judges.log_counts('bad entry "x"\nbad entry "x"\n', rules)) == 1,
-         'log rule once finds a repeated line')
-    case(len(judges.log_counts('group changed\n', rules)) == 2,
-         'log rules find a missing and a forbidden line')
-    # The host's check of what the guest wrote finds a flipped byte.
-    with tempfile.TemporaryDirectory() as tmp:
-        img = os.path.join(tmp, 'disk.img')
-        with open(img, 'wb') as f:
-            f.write(dmadata.stream(7, 1 << 20))
-        case(dmadata.verify_image(img, 7, 1 << 20) is None, 'verify good')
-        with open(img, 'r+b') as f:
-            f.seek(300000)
-            byte = f.read(1)
-            f.seek(300000)
-            f.write(bytes([byte[0] ^ 1]))
-        case(dmadata.verify_image(img, 7, 1 << 20) == 300000 // 4096 * 4096,
-             'verify finds a flipped byte')
-        case(dmadata.verify_image(img, 8, 1 << 20) == 0,
-             'verify finds a wrong seed')
-        # One master seed gives the same disks again (a replay), another
-        # seed other ones.
-        import random
-        made = []
-        for master in (5, 5, 6):
-            rng = random.Random(master)
-            got = []
-            for i in range(2):
-                p = os.path.join(tmp, f'm{master}-{i}.img')
-                got.append(dmadata.make_image(p, 65536, rng) +
-                           (open(p, 'rb').read(),))
-            made.append(got)
-        case(made[0] == made[1] and made[0] != made[2] and
-             made[0][0] != made[0][1] and all(g[1] for m in made for g in m),
-             'master seed replays disks')
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'good.toml')
-        with open(path, 'w') as f:
-            f.write(GOOD)
-        try:
-            scn.load(path)
-            case(True, '')
-        except scn.ScenarioError as e:
-            case(False, f'good scenario rejected: {e}')
-        # expect_on replaces its base's values, and only its base's.
-        path = os.path.join(tmp, 'on.toml')
-        with open(path, 'w') as f:
-            f.write(GOOD.replace('dma = "pass" }', 'dma = "pass" }\n'
-                                 'expect_on = { deb12 = { group = '
-                                 '"identity" } }'))
-        try:
-            sc = scn.load(path)
-            got = {b: scn.for_base(sc, b)['disk'][0]['expect']['group']
-                   for b in ('mainline', 'deb12')}
-            case(got == {'mainline': 'none', 'deb12': 'identity'},
-                 f'expect_on applied as {got}')
-            case('expect_on' in sc['disk'][0], 'for_base changed its input')
-        except scn.ScenarioError as e:
-            case(False, f'expect_on scenario rejected: {e}')
-        for i, (text, msg) in enumerate(BAD):
-            path = os.path.join(tmp, f'bad{i}.toml')
+    def test_data(self):
+        """Guest and host agree on the DMA data; FNV-1a vectors."""
+        case = self.case
+        # Published FNV-1a 64 vectors.
+        for text, want in ((b'', 0xcbf29ce484222325), (b'a', 0xaf63dc4c8601ec8c),
+                           (b'foobar', 0x85944171f73967e8)):
+            case(dmadata.fnv1a(text) == want, f'fnv1a({text!r})')
+        guest = os.path.join(launch.BUILD, 'vbinit-x86_64')
+        for seed, size in ((1, 65536), (0x9e3779b97f4a7c15, 4 << 20)):
+            try:
+                r = subprocess.run([guest, '--data', f'{seed:x}', str(size)],
+                                   capture_output=True, text=True)
+            except OSError as e:
+                case(False, f'cannot run the guest program: {e}')
+                continue
+            want = dmadata.fnv1a(dmadata.stream(seed, size))
+            case(r.returncode == 0 and r.stdout.strip() != '' and
+                 int(r.stdout, 16) == want,
+                 f'guest/host data disagree for seed {seed:x}')
+
+    def test_log_rules(self):
+        """Log rules on counts."""
+        case = self.case
+        # Log rules on counts: once means exactly one line, forbid none.
+        rules = {'log': {'once': [r'bad entry "x"'], 'forbid': [r'changed']}}
+        case(judges.log_counts('a\nbad entry "x"\nb\n', rules) == [],
+             'log rules met')
+        case(len(judges.log_counts('bad entry "x"\nbad entry "x"\n', rules)) == 1,
+             'log rule once finds a repeated line')
+        case(len(judges.log_counts('group changed\n', rules)) == 2,
+             'log rules find a missing and a forbidden line')
+
+    def test_images(self):
+        """Disk images: the host's read-back and the master seed."""
+        case = self.case
+        # The host's check of what the guest wrote finds a flipped byte.
+        with tempfile.TemporaryDirectory() as tmp:
+            img = os.path.join(tmp, 'disk.img')
+            with open(img, 'wb') as f:
+                f.write(dmadata.stream(7, 1 << 20))
+            case(dmadata.verify_image(img, 7, 1 << 20) is None, 'verify good')
+            with open(img, 'r+b') as f:
+                f.seek(300000)
+                byte = f.read(1)
+                f.seek(300000)
+                f.write(bytes([byte[0] ^ 1]))
+            case(dmadata.verify_image(img, 7, 1 << 20) == 300000 // 4096 * 4096,
+                 'verify finds a flipped byte')
+            case(dmadata.verify_image(img, 8, 1 << 20) == 0,
+                 'verify finds a wrong seed')
+            # One master seed gives the same disks again (a replay), another
+            # seed other ones.
+            import random
+            made = []
+            for master in (5, 5, 6):
+                rng = random.Random(master)
+                got = []
+                for i in range(2):
+                    p = os.path.join(tmp, f'm{master}-{i}.img')
+                    got.append(dmadata.make_image(p, 65536, rng) +
+                               (open(p, 'rb').read(),))
+                made.append(got)
+            case(made[0] == made[1] and made[0] != made[2] and
+                 made[0][0] != made[0][1] and all(g[1] for m in made for g in m),
+                 'master seed replays disks')
+
+    def test_loader(self):
+        """The scenario loader: a good file, expect_on, bad files."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, 'good.toml')
             with open(path, 'w') as f:
-                f.write(text)
+                f.write(GOOD)
             try:
                 scn.load(path)
-                case(False, f'bad scenario {i} accepted ({msg})')
+                case(True, '')
             except scn.ScenarioError as e:
-                case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
-    # sparse's report on v7.3's MODULE_INFO() is set aside on such a line
-    # only, never another report or another line.
-    with tempfile.TemporaryDirectory() as tmp:
-        src = os.path.join(tmp, 'm.c')
-        with open(src, 'w') as f:
-            f.write('int x = 1;\nMODULE_LICENSE("GPL");\n')
-        err = ': error: bad constant expression'
-        case(gates._sparse_tool_limit(f'{src}:2:1{err}'),
-             'sparse MODULE_INFO() report not set aside')
-        case(not gates._sparse_tool_limit(f'{src}:1:1{err}'),
-             'sparse report on a code line set aside')
-        case(not gates._sparse_tool_limit(f'{src}:2:1: warning: x'),
-             'another sparse report on a MODULE_ line set aside')
-    with tempfile.TemporaryDirectory() as tmp:
-        step_cases(case, tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        base_cases(case, tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        cpu_cases(case, tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        record_cases(case, tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        survival_cases(case, tmp)
-    with tempfile.TemporaryDirectory() as tmp:
-        extends_cases(case, tmp)
-    load_judges(case)
-    guest_step_cases(case)
-    with tempfile.TemporaryDirectory() as tmp:
-        fixture_cases(case, tmp)
-    gate_cases(case)
-    entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
-    one = cpio.archive(entries)
-    case(one == cpio.archive(entries) and
-         one != cpio.archive(entries, cpio.PLAN_INO),
-         'cpio: the same input gives the same bytes, call after call')
-    plan, suites = ktap.parse(KTAP)
-    case(plan == 3, 'ktap plan')
-    case(suites.get('good', {}).get('ok') is True, 'ktap good')
-    case(suites.get('bad', {}).get('ok') is False and
-         suites['bad']['failed'] == ['b'], 'ktap bad')
-    case(suites.get('skipped', {}).get('skip') is True, 'ktap skip')
-    case(ktap.parse('no ktap here') == (None, {}), 'ktap none')
-    cut = ktap.parse(KTAP.split('[    1.2] not ok 2 bad')[0])[1]
-    case(cut.get('bad', {}).get('ok') is False and 'skipped' not in cut,
-         f'ktap cut off in a suite (a crash): {cut}')
-    chk = [{'name': 'a', 'ok': False}, {'name': 'b', 'ok': True}]
-    xf = {'xfail': {'reason': 'r', 'checks': ['a']}}
-    case(judges.outcome(xf, chk) == 'xfail', 'xfail exact')
-    case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['a', 'b']}},
-                      chk) == 'xpass', 'xpass')
-    case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['b']}}, chk)
-         == 'fail', 'xfail extra failure')
-    case(judges.outcome({}, chk) == 'fail', 'plain fail')
+                case(False, f'good scenario rejected: {e}')
+            # expect_on replaces its base's values, and only its base's.
+            path = os.path.join(tmp, 'on.toml')
+            with open(path, 'w') as f:
+                f.write(GOOD.replace('dma = "pass" }', 'dma = "pass" }\n'
+                                     'expect_on = { deb12 = { group = '
+                                     '"identity" } }'))
+            try:
+                sc = scn.load(path)
+                got = {b: scn.for_base(sc, b)['disk'][0]['expect']['group']
+                       for b in ('mainline', 'deb12')}
+                case(got == {'mainline': 'none', 'deb12': 'identity'},
+                     f'expect_on applied as {got}')
+                case('expect_on' in sc['disk'][0], 'for_base changed its input')
+            except scn.ScenarioError as e:
+                case(False, f'expect_on scenario rejected: {e}')
+            for i, (text, msg) in enumerate(BAD):
+                path = os.path.join(tmp, f'bad{i}.toml')
+                with open(path, 'w') as f:
+                    f.write(text)
+                try:
+                    scn.load(path)
+                    case(False, f'bad scenario {i} accepted ({msg})')
+                except scn.ScenarioError as e:
+                    case(msg in str(e), f'bad scenario {i}: "{e}" lacks "{msg}"')
+
+    def test_sparse(self):
+        """The sparse gate's MODULE_INFO() exception."""
+        case = self.case
+        # sparse's report on v7.3's MODULE_INFO() is set aside on such a line
+        # only, never another report or another line.
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, 'm.c')
+            with open(src, 'w') as f:
+                f.write('int x = 1;\nMODULE_LICENSE("GPL");\n')
+            err = ': error: bad constant expression'
+            case(gates._sparse_tool_limit(f'{src}:2:1{err}'),
+                 'sparse MODULE_INFO() report not set aside')
+            case(not gates._sparse_tool_limit(f'{src}:1:1{err}'),
+                 'sparse report on a code line set aside')
+            case(not gates._sparse_tool_limit(f'{src}:2:1: warning: x'),
+                 'another sparse report on a MODULE_ line set aside')
+
+    def test_step(self):
+        """step_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            step_cases(case, tmp)
+
+    def test_base(self):
+        """base_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            base_cases(case, tmp)
+
+    def test_cpu(self):
+        """cpu_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            cpu_cases(case, tmp)
+
+    def test_record(self):
+        """record_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            record_cases(case, tmp)
+
+    def test_survival(self):
+        """survival_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            survival_cases(case, tmp)
+
+    def test_extends(self):
+        """extends_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            extends_cases(case, tmp)
+
+    def test_judges(self):
+        """load_judges()."""
+        case = self.case
+        load_judges(case)
+
+    def test_guest_step(self):
+        """guest_step_cases()."""
+        case = self.case
+        guest_step_cases(case)
+
+    def test_fixture(self):
+        """fixture_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            fixture_cases(case, tmp)
+
+    def test_gate(self):
+        """gate_cases()."""
+        case = self.case
+        gate_cases(case)
+
+    def test_cpio(self):
+        """cpio archives are reproducible."""
+        case = self.case
+        entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
+        one = cpio.archive(entries)
+        case(one == cpio.archive(entries) and
+             one != cpio.archive(entries, cpio.PLAN_INO),
+             'cpio: the same input gives the same bytes, call after call')
+
+    def test_ktap(self):
+        """The KTAP reader."""
+        case = self.case
+        plan, suites = ktap.parse(KTAP)
+        case(plan == 3, 'ktap plan')
+        case(suites.get('good', {}).get('ok') is True, 'ktap good')
+        case(suites.get('bad', {}).get('ok') is False and
+             suites['bad']['failed'] == ['b'], 'ktap bad')
+        case(suites.get('skipped', {}).get('skip') is True, 'ktap skip')
+        case(ktap.parse('no ktap here') == (None, {}), 'ktap none')
+        cut = ktap.parse(KTAP.split('[    1.2] not ok 2 bad')[0])[1]
+        case(cut.get('bad', {}).get('ok') is False and 'skipped' not in cut,
+             f'ktap cut off in a suite (a crash): {cut}')
+
+    def test_outcome(self):
+        """The xfail logic."""
+        case = self.case
+        chk = [{'name': 'a', 'ok': False}, {'name': 'b', 'ok': True}]
+        xf = {'xfail': {'reason': 'r', 'checks': ['a']}}
+        case(judges.outcome(xf, chk) == 'xfail', 'xfail exact')
+        case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['a', 'b']}},
+                          chk) == 'xpass', 'xpass')
+        case(judges.outcome({'xfail': {'reason': 'r', 'checks': ['b']}}, chk)
+             == 'fail', 'xfail extra failure')
+        case(judges.outcome({}, chk) == 'fail', 'plain fail')
+
+
+def run():
+    """For make check: the description of each failure (empty when all
+    pass); COUNT is the number of cases run."""
+    global COUNT
+    COUNT = 0
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(SelfTest).run(result)
+    fails = []
+    for test, trace in result.failures + result.errors:
+        what = getattr(test, '_message', None)
+        last = trace.strip().splitlines()[-1]
+        fails.append(f'{test.id().rsplit(".", 1)[-1]}: '
+                     f'{what if isinstance(what, str) else last}')
     return fails
+
+
+if __name__ == '__main__':
+    unittest.main()
