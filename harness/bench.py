@@ -70,11 +70,12 @@ KPROBES = ';'.join([
 ])
 
 
-def use_bench_kernel(arch):
-    os.environ['VB_OBJ_DIR'] = os.path.join(BUILD, f'obj-{arch}-bench')
-    os.environ['VB_INITRAMFS'] = os.path.join(BUILD,
-                                              f'initramfs-bench-{arch}.cpio')
-    os.environ['VB_RUNS'] = os.path.join(OUT, 'runs')
+def bench_kernel(arch):
+    """The boot settings of the benchmark kernel and initramfs of arch."""
+    return launch.Settings(
+        obj_dir=os.path.join(BUILD, f'obj-{arch}-bench'),
+        initramfs=os.path.join(BUILD, f'initramfs-bench-{arch}.cpio'),
+        runs=os.path.join(OUT, 'runs'))
 
 
 def bench_steps(sc, rounds):
@@ -123,13 +124,14 @@ def median(xs):
 
 
 def main_boot(arch, rounds):
-    use_bench_kernel(arch)
+    settings = bench_kernel(arch)
     path = os.path.join(ROOT, 'bench', f'{TOPOLOGY[arch]}.toml')
     sc = scn.load(path)
-    sc['steps'] = bench_steps(sc, rounds)
+    sc = scn.variant(sc, steps=bench_steps(sc, rounds))
     print(f'>> {arch}: one boot of bench/{TOPOLOGY[arch]}.toml, '
           f'{len(sc["steps"])} steps', flush=True)
-    res = boot.boot(sc, quiet=True, extra_cmdline=f'kprobe_event={KPROBES}')
+    res = boot.boot(sc, quiet=True, extra_cmdline=f'kprobe_event={KPROBES}',
+                    settings=settings)
     run = os.path.join(ROOT, res['run_dir'])
     recs = records.parse_verdict(os.path.join(run, 'verdict.log'))
     out = {'arch': arch, 'boot': res['outcome'], 'seconds': res['seconds'],
@@ -227,7 +229,7 @@ INIT_LINE = re.compile(r'^\[\s*([\d.]+)\] Run /init as init process', re.M)
 
 def boot_cost(boots):
     """Kernel time to /init, with and without the list, alternating."""
-    use_bench_kernel('x86_64')
+    settings = bench_kernel('x86_64')
     path = os.path.join(ROOT, 'bench', f'{BOOT32}.toml')
     lst = pt_list()
     times = {'without': [], 'with': []}
@@ -236,10 +238,10 @@ def boot_cost(boots):
           flush=True)
     for i in range(boots):
         for which in ('without', 'with'):
-            sc = scn.load(path)
-            sc['name'] = f'{BOOT32}-{which}'
+            sc = scn.variant(scn.load(path), name=f'{BOOT32}-{which}')
             extra = f'pci=iommu_passthrough={lst}' if which == 'with' else ''
-            res = boot.boot(sc, quiet=True, extra_cmdline=extra)
+            res = boot.boot(sc, quiet=True, extra_cmdline=extra,
+                            settings=settings)
             if res['outcome'] != 'pass':
                 bad.append(f'{which}#{i + 1}: ' + ', '.join(
                     c['name'] for c in res['checks'] if not c['ok']))

@@ -31,22 +31,23 @@ import dmadata
 import scenario as scn
 from arches import ARCHES
 from judges import console_excerpt, judge
-from launch import (ROOT, QemuMissing, base_initramfs, kernel_image,
-                    make_plan, qemu_launch, run_dir)
+from launch import (DEFAULTS, ROOT, QemuMissing, Settings, base_initramfs,
+                    kernel_image, make_plan, qemu_launch, run_dir)
 from records import parse_verdict
 from report import print_result, result
 from supervise import (Hotplugger, inject_nmi, install_signal_handlers,
                        read_text, run_qemu)
 
 
-def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
+def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
+         settings=DEFAULTS):
     """Boot a scenario with the test kernel of base and judge it.  seed:
     the master seed of the disks' contents (default: a fresh one; each
     result keeps its seed, so that a failing boot can be replayed)."""
     seed = dmadata.master_seed() if seed is None else seed
     sc = scn.for_base(sc, base)
     arch = ARCHES[sc['arch']]
-    run = run_dir(sc, base)
+    run = run_dir(sc, base, settings)
     shutil.rmtree(run, ignore_errors=True)
     os.makedirs(run)
     try:
@@ -68,7 +69,7 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
             meta[disk['id']] = (disk['bytes'], h, wseed)
     plan = make_plan(sc, meta, arch.channel_dev)
     initrd = os.path.join(run, 'initramfs.cpio')
-    with open(base_initramfs(sc['arch']), 'rb') as f:
+    with open(base_initramfs(sc['arch'], settings), 'rb') as f:
         common = f.read()
     with open(initrd, 'wb') as f:
         # The common archive holds /vb (and the kselftest in it).
@@ -83,7 +84,8 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None):
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
               'qmp.log', 'kselftest.tap')}
-    args = scn.qemu_args(sc, kernel_image(sc['arch'], base), initrd, append,
+    args = scn.qemu_args(sc, kernel_image(sc['arch'], base, settings),
+                         initrd, append,
                          paths['verdict.log'], paths['console.log'], images,
                          paths['qmp.sock'], qemu)
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:
@@ -138,6 +140,15 @@ def main():
     ap.add_argument('--seed', type=lambda v: int(v, 0),
                     help="the disks' master seed of an earlier boot "
                     '(result.json, the table), to replay it')
+    env = Settings.from_environ(os.environ)
+    ap.add_argument('--obj-dir', default=env.obj_dir,
+                    help='boot the kernel of this object directory '
+                    '(default: the base\'s; VB_OBJ_DIR)')
+    ap.add_argument('--initramfs', default=env.initramfs,
+                    help='another initramfs (VB_INITRAMFS)')
+    ap.add_argument('--runs', default=env.runs,
+                    help='where run directories go (default: build/runs; '
+                    'VB_RUNS)')
     a = ap.parse_args()
     path = a.scenario
     if not os.path.exists(path):
@@ -158,7 +169,9 @@ def main():
         print(f'scenario error: {e}', file=sys.stderr)
         return 2
     res = boot(sc, quiet=a.quiet, extra_cmdline=a.cmdline, base=a.base,
-               seed=a.seed)
+               seed=a.seed, settings=Settings(obj_dir=a.obj_dir,
+                                              initramfs=a.initramfs,
+                                              runs=a.runs))
     return 0 if res['outcome'] in ('pass', 'xfail') else 1
 
 

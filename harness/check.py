@@ -86,9 +86,7 @@ def kunit_arch_checks(kunit, base, arch, spec):
     if not spec['suites']:
         return [(f'{kunit}.{arch}', 'skip',
                  'no KUnit suite is built into this kernel yet')]
-    sc = {'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
-          'arch': arch, 'machine': spec['machine'], 'steps': [],
-          'timeout': 600, 'path': 'tests/kunit.toml'}
+    sc = scn.kunit_scenario(arch, spec['machine'], 600, 'tests/kunit.toml')
     r = boot.boot(sc, quiet=True,
                   extra_cmdline=bases.BASES[base].kunit_cmdline,
                   base=base)

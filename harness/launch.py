@@ -5,6 +5,7 @@ names (with its environment), the guest's plan, and where the run's
 files go.  Nothing here runs QEMU or reads what a guest said.
 """
 import os
+from dataclasses import dataclass
 
 import bases
 import scenario as scn
@@ -14,12 +15,31 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, 'build')
 
 
-def kernel_image(arch, base=bases.DEFAULT):
+@dataclass(frozen=True)
+class Settings:
+    """Where a boot takes its kernel and initramfs from and puts its run
+    directory, when not the defaults: an argument of boot.boot(), read
+    from the command line (and VB_* variables) by the programs only."""
+    obj_dir: str = ''       # a kernel's object directory (the stock tree's)
+    initramfs: str = ''     # another initramfs (make bench's)
+    runs: str = ''          # where run directories go (build/runs)
+
+    @classmethod
+    def from_environ(cls, environ):
+        return cls(obj_dir=environ.get('VB_OBJ_DIR', ''),
+                   initramfs=environ.get('VB_INITRAMFS', ''),
+                   runs=environ.get('VB_RUNS', ''))
+
+
+DEFAULTS = Settings()
+
+
+def kernel_image(arch, base=bases.DEFAULT, settings=DEFAULTS):
     """The test kernel of a base (make kernel-ARCH, make
-    kernel-deb12-ARCH), or another one named by VB_OBJ_DIR (an object
+    kernel-deb12-ARCH), or the one in settings.obj_dir (an object
     directory, e.g. of the stock tree)."""
     a = ARCHES[arch]
-    objdir = os.environ.get('VB_OBJ_DIR') or os.path.join(
+    objdir = settings.obj_dir or os.path.join(
         ROOT, bases.obj_dir(base, a.name))
     return os.path.join(objdir, a.image)
 
@@ -49,10 +69,10 @@ def qemu_launch(sc):
             '-L', '/usr/share/seabios'], env
 
 
-def base_initramfs(arch):
-    """The initramfs of make initramfs, or another one named by
-    VB_INITRAMFS (make bench's, which also holds its tools)."""
-    return (os.environ.get('VB_INITRAMFS') or
+def base_initramfs(arch, settings=DEFAULTS):
+    """The initramfs of make initramfs, or settings.initramfs (make
+    bench's, which also holds its tools)."""
+    return (settings.initramfs or
             os.path.join(BUILD, f'initramfs-{arch}.cpio'))
 
 
@@ -76,7 +96,7 @@ def make_plan(sc, images_meta, out_dev):
     return '\n'.join(lines) + '\n'
 
 
-def run_dir(sc, base):
-    return os.path.join(os.environ.get('VB_RUNS') or
+def run_dir(sc, base, settings=DEFAULTS):
+    return os.path.join(settings.runs or
                         os.path.join(BUILD, 'runs'),
                         bases.run_dir(base, sc['name']))

@@ -13,6 +13,57 @@ import tomllib
 import bases
 from arches import ARCHES
 
+
+class Frozen(dict):
+    """A loaded scenario, or a table in one: reads like a dict, refuses
+    every change.  Only the loader makes one (freeze()); a variant is a
+    new one made through the loader's checks (variant(), for_base(),
+    for_qemu()), never an edited copy."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError('a loaded scenario is frozen: make a variant '
+                        'with scenario.variant()')
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __deepcopy__(self, memo):
+        return thaw(self)
+
+
+class FrozenList(list):
+    """A list in a loaded scenario: reads like a list (and + gives a new,
+    plain one), refuses every change in place."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError('a loaded scenario is frozen: make a variant '
+                        'with scenario.variant()')
+
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = clear = extend = insert = pop = remove = _refuse
+    reverse = sort = _refuse
+
+    def __deepcopy__(self, memo):
+        return thaw(self)
+
+
+def freeze(obj):
+    """obj with every dict and list in it made Frozen, recursively."""
+    if isinstance(obj, dict):
+        return Frozen((k, freeze(v)) for k, v in obj.items())
+    if isinstance(obj, list):
+        return FrozenList(freeze(v) for v in obj)
+    return obj
+
+
+def thaw(obj):
+    """A plain, mutable deep copy of a (frozen) scenario."""
+    if isinstance(obj, dict):
+        return {k: thaw(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [thaw(v) for v in obj]
+    return obj
+
 GROUP_TYPES = ('none', 'DMA', 'DMA-FQ', 'identity', 'blocked', 'unmanaged')
 IRQ_MODES = ('MSI-X', 'MSI', 'INTx', 'none')
 DMA_RESULTS = ('pass', 'absent', 'skip')
@@ -139,11 +190,11 @@ def for_qemu(sc, q):
     if q not in listed:
         raise ScenarioError(f'{sc["path"]}: not booted under qemu "{q}" '
                             f'(its qemu: {", ".join(listed)})')
-    out = copy.deepcopy(sc)
+    out = thaw(sc)
     out['qemu'] = q
     if len(listed) > 1:
         out['name'] = f'{sc["name"]}@qemu{q}'
-    return out
+    return freeze(out)
 
 
 def boot_bases(sc, every=False):
@@ -204,12 +255,12 @@ def _check_expect_on(where, item, keys):
 def for_base(sc, base):
     """The scenario as judged on a base: a copy whose devices' and disks'
     expect_on values for that base replace their expect values."""
-    out = copy.deepcopy(sc)
+    out = thaw(sc)
     for kind in ('device', 'disk', 'hotplug'):
         for item in out.get(kind, []):
             if 'expect_on' in item:
                 item['expect'].update(item.pop('expect_on').get(base, {}))
-    return out
+    return freeze(out)
 
 
 def _check_expect(where, exp, keys=None):
@@ -437,7 +488,40 @@ def load(path):
     sc['steps'] = steps(sc) + [KSELFTEST_STEP]
     sc['name'] = name
     sc['path'] = path
-    return sc
+    return freeze(sc)
+
+
+# What variant() may change, and the check each new value must pass.
+VARIANT_KEYS = {'name': str, 'steps': list}
+
+
+def variant(sc, **changes):
+    """A new frozen scenario: sc with changes (name, steps), checked as
+    the loader checks them.  steps replace the guest's steps whole, the
+    kselftest included: a variant runs what it lists (make bench's boots
+    time their own steps, without the kselftest)."""
+    out = thaw(sc)
+    for key, val in changes.items():
+        if key not in VARIANT_KEYS or not isinstance(val, VARIANT_KEYS[key]):
+            raise ScenarioError(f'{sc["path"]}: a variant cannot set '
+                                f'{key}={val!r}')
+        out[key] = thaw(val)
+    if 'steps' in changes:
+        _check_steps(sc['path'], out)
+    if not out['name'] or not re.fullmatch(r'[\w@.-]+', out['name']):
+        raise ScenarioError(f'{sc["path"]}: bad variant name '
+                            f'"{out["name"]}"')
+    return freeze(out)
+
+
+def kunit_scenario(arch, machine, timeout, path):
+    """The boot of a KUnit kernel (tests/kunit.toml): no disk, no step, no
+    device; judged on its console's KTAP and log lines only."""
+    if arch not in ARCHES:
+        raise ScenarioError(f'{path}: unknown arch "{arch}"')
+    return freeze({'name': f'kunit-{arch}', 'description': f'KUnit on {arch}',
+                   'arch': arch, 'machine': machine, 'steps': [],
+                   'timeout': timeout, 'path': path})
 
 
 def _check_boot_keys(path, sc):

@@ -591,7 +591,7 @@ def cpu_cases(case, tmp):
     hp = scn.hotplug_device({'id': 'h', 'bus': 'b'}, sc)
     case(hp['num-queues'] == 2 and hp['iommu_platform'] is True and
          hp['disable-legacy'] == 'on', f'apic_ids: hot-plugged disk {hp}')
-    sc.pop('apic_ids')
+    sc = {k: v for k, v in sc.items() if k != 'apic_ids'}
     args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', {'d0': 'img'}, 'q')
     case(args[args.index('-smp') + 1] == '2' and
          not any('-cpu,' in a or 'num-queues' in a for a in args),
@@ -672,6 +672,14 @@ def base_cases(case, tmp):
         launch.kernel_image('arm64').endswith('build/obj-arm64/arch/arm64/'
                                             'boot/Image'),
         'kernel of each base')
+    other = launch.Settings.from_environ({'VB_OBJ_DIR': '/o',
+                                          'VB_RUNS': '/r'})
+    case(launch.kernel_image('x86_64', 'deb12', other) ==
+         '/o/arch/x86/boot/bzImage' and
+         launch.run_dir(sc, 'deb12', other) == '/r/deb12/base' and
+         launch.base_initramfs('arm64', other).endswith(
+             'build/initramfs-arm64.cpio'),
+         f'settings as arguments: {other}')
     case(launch.run_dir(sc, 'deb12').endswith('runs/deb12/base') and
          launch.run_dir(sc, 'mainline').endswith('runs/base'),
          'run dirs of the bases apart')
@@ -701,19 +709,18 @@ def base_cases(case, tmp):
     os.chmod(binary, 0o755)
     with open(os.path.join(tmp, 'initramfs'), 'wb') as f:
         f.write(b'')
-    saved = bases.QEMU10['dir'], dict(os.environ)
+    saved = bases.QEMU10['dir']
+    settings = launch.Settings(runs=os.path.join(tmp, 'runs'),
+                               initramfs=os.path.join(tmp, 'initramfs'))
     try:
         bases.QEMU10['dir'] = fake
-        os.environ.update(VB_RUNS=os.path.join(tmp, 'runs'),
-                          VB_INITRAMFS=os.path.join(tmp, 'initramfs'))
-        os.environ.pop('VB_OBJ_DIR', None)
         argv, env = launch.qemu_launch(q10)
         case(argv == [binary, '-L', os.path.join(fake, 'usr/share/qemu'),
                       '-L', '/usr/share/seabios'] and
              env['QEMU_MODULE_DIR'] == os.path.join(
                  fake, 'usr/lib/x86_64-linux-gnu/qemu'),
              f'QEMU 10 launch: {argv}')
-        res = boot.boot(q10, quiet=True, base='deb12')
+        res = boot.boot(q10, quiet=True, base='deb12', settings=settings)
         with open(binary + '.args') as f:
             args = f.read().split()
         case(args[:5] == [env['QEMU_MODULE_DIR'], '-L',
@@ -725,7 +732,7 @@ def base_cases(case, tmp):
              res['run_dir'].endswith('runs/deb12/base'),
              f'a deb12 boot under QEMU 10: {args[:5]}, {res["run_dir"]}')
         bases.QEMU10['dir'] = os.path.join(tmp, 'none')
-        res = boot.boot(q10, quiet=True, base='deb12')
+        res = boot.boot(q10, quiet=True, base='deb12', settings=settings)
         case(res['outcome'] == 'fail' and res['base'] == 'deb12' and
              [c['name'] for c in res['checks']] == ['boot.qemu'] and
              'QEMU 10 is missing' in res['checks'][0]['got'] and
@@ -733,9 +740,7 @@ def base_cases(case, tmp):
                                          'result.json')),
              f'missing QEMU 10 fails the scenario: {res["checks"]}')
     finally:
-        bases.QEMU10['dir'] = saved[0]
-        os.environ.clear()
-        os.environ.update(saved[1])
+        bases.QEMU10['dir'] = saved
     plan, err = load_text(tmp, 'kunit.toml', KUNIT_GOOD, scn.load_kunit)
     case(plan is not None and plan['deb12']['x86_64'] ==
          {'machine': 'q35', 'suites': ['a']} and
@@ -1098,6 +1103,28 @@ class SelfTest(unittest.TestCase):
                 case('expect_on' in sc['disk'][0], 'for_base changed its input')
             except scn.ScenarioError as e:
                 case(False, f'expect_on scenario rejected: {e}')
+            # A loaded scenario is frozen; a variant goes through the checks.
+            sc = scn.load(os.path.join(tmp, 'good.toml'))
+            for change in (lambda: sc.update(name='x'),
+                           lambda: sc['disk'][0]['expect'].pop('dma'),
+                           lambda: sc['steps'].append('report'),
+                           lambda: sc.__setitem__('timeout', 1)):
+                try:
+                    change()
+                    case(False, 'a loaded scenario took a change')
+                except TypeError:
+                    pass
+            v = scn.variant(sc, name='good-v', steps=['report', 'trace'])
+            case(v['name'] == 'good-v' and v['steps'] == ['report', 'trace'] and
+                 sc['name'] == 'good' and isinstance(v, scn.Frozen),
+                 f'variant: {v["name"]}, {v["steps"]}')
+            for bad in ({'steps': ['reboot']}, {'name': 'a b'},
+                        {'timeout': 5}):
+                try:
+                    scn.variant(sc, **bad)
+                    case(False, f'variant accepted {bad}')
+                except scn.ScenarioError:
+                    pass
             for i, (text, msg) in enumerate(BAD):
                 path = os.path.join(tmp, f'bad{i}.toml')
                 with open(path, 'w') as f:
