@@ -13,7 +13,9 @@
  * Steps are numbered from 1 in plan order; every line a step prints carries
  * its number, so the host can judge each step apart.
  *
- * Output lines ("VB <kind> key=value ..."; values contain no blanks):
+ * Output lines ("VB <kind> key=value ..."; values contain no blanks).  What
+ * a program the guest runs prints is wrapped (ktap, out): the channel carries
+ * nothing else, and the host fails a boot on any other line.
  *   VB start plan=<n steps>
  *   VB dev step= bdf= id= class= driver= group= type= iommu= irq= serial=
  *   VB dma step= serial= bdf= dev= read= write= irqcpus= detail=
@@ -22,6 +24,7 @@
  *   VB hotplug-ready step= id= bdf=     (the host now plugs the device)
  *   VB hotplug step= id= bdf= state= secs=
  *   VB ktap <a line of the kselftest's output>
+ *   VB out <a line of an exec step's program output, before its step line>
  *   VB kselftest step= rc=
  *   VB stress step= serial= bdf= ops= bytes= mismatches= errors= detail=
  *   VB flip step= bdf= writes= errors= final= detail=
@@ -808,16 +811,13 @@ static void step_bind(int step, char *args)
 	sysfs_write(step, "bind", path, bdf);
 }
 
+static int run_wrapped(char *const argv[], const char *prefix, char *buf,
+		       size_t len);
+
+/* An exec step's program, each line of its output as "VB out <line>". */
 static int exec_fn(const void *arg, char *buf, size_t len)
 {
-	char *const *argv = arg;
-
-	/* Its output goes to the verdict channel, framed by the host. */
-	dup2(fileno(out), 1);
-	dup2(fileno(out), 2);
-	execv(argv[0], argv);
-	snprintf(buf, len, "exec:%s", strerror(errno));
-	return 127;
+	return run_wrapped((char *const *)arg, "VB out", buf, len);
 }
 
 /* "exec <path> [args]": run a program under the watchdog. */
@@ -1276,18 +1276,19 @@ static void step_hotplug(int step, char *args)
 }
 
 /*
- * Run the kselftest binary with its output on a pipe, and forward each
- * line as "VB ktap <line>".  Returns its exit status (128 + signal when
- * killed by one, 127 when it cannot be run).
+ * Run argv with its output on a pipe and forward each line as "<prefix>
+ * <line>", so that nothing a program prints is mistaken for a record.
+ * Returns its exit status (128 + signal when killed by one, 127 when it
+ * cannot be run).
  */
-static int kselftest_fn(const void *arg, char *buf, size_t len)
+static int run_wrapped(char *const argv[], const char *prefix, char *buf,
+		       size_t len)
 {
 	char line[512];
 	int pfd[2], status;
 	FILE *f;
 	pid_t pid;
 
-	(void)arg;
 	if (pipe(pfd))
 		return 127;
 	pid = fork();
@@ -1296,14 +1297,15 @@ static int kselftest_fn(const void *arg, char *buf, size_t len)
 		dup2(pfd[1], 2);
 		close(pfd[0]);
 		close(pfd[1]);
-		execl(KSELFTEST, KSELFTEST, (char *)NULL);
+		execv(argv[0], argv);
+		printf("exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(pfd[1]);
 	f = fdopen(pfd[0], "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		line[strcspn(line, "\n")] = 0;
-		say("VB ktap %s", line);
+		say("%s %s", prefix, line);
 	}
 	if (f)
 		fclose(f);
@@ -1312,6 +1314,15 @@ static int kselftest_fn(const void *arg, char *buf, size_t len)
 	snprintf(buf, len, "done");
 	return WIFEXITED(status) ? WEXITSTATUS(status) :
 				   128 + WTERMSIG(status);
+}
+
+/* The kselftest binary, its TAP output as "VB ktap <line>". */
+static int kselftest_fn(const void *arg, char *buf, size_t len)
+{
+	char *const argv[] = { KSELFTEST, NULL };
+
+	(void)arg;
+	return run_wrapped(argv, "VB ktap", buf, len);
 }
 
 /* "kselftest": the harness appends it to every scenario's steps. */

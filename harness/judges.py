@@ -4,6 +4,7 @@ import re
 
 import dmadata
 import ktap
+import records
 import scenario as scn
 
 
@@ -118,6 +119,9 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
     j.add('boot.verdict', 'complete',
           'complete' if any(r['kind'] == 'end' for r in recs) else
           ('qemu-timeout' if rc is None else f'incomplete(rc={rc})'))
+    # Every line on the channel is a well-formed record (or a wrapped line
+    # of a program the guest ran).
+    j.add('boot.records', [], records.bad_records(recs)[:5])
     serials = {d['id'] for d in scn.disks(sc)}
     bdfs = {t['id']: t.get('bdf') for t in sc.get('device', []) +
             scn.disks(sc)}

@@ -284,13 +284,13 @@ FULL_VERDICT = '''VB start plan=8 disks=2
 VB dev step=1 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=d0
 VB step step=2 name=unbind path=x value=0000:00:02.0 rc=0 err=ok
 VB step step=3 name=bind path=y value=0000:00:02.0 rc=0 err=ok
-VB dma step=4 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass detail=ok,ok
+VB dma step=4 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass irqcpus=1 detail=ok,ok
 VB hotplug-ready step=5 id=h0 bdf=0000:01:00.0
 VB hotplug step=5 id=h0 bdf=0000:01:00.0 state=ready secs=2
 VB dev step=6 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=3 type=DMA iommu=dmar0 irq=MSI-X serial=d0
 VB dev step=6 bdf=0000:01:00.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=h0
-VB dma step=7 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass detail=ok,ok
-VB dma step=7 serial=h0 bdf=0000:01:00.0 dev=vda read=pass write=pass detail=ok,ok
+VB dma step=7 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass irqcpus=1 detail=ok,ok
+VB dma step=7 serial=h0 bdf=0000:01:00.0 dev=vda read=pass write=pass irqcpus=1 detail=ok,ok
 VB ktap TAP version 13
 VB ktap 1..2
 VB ktap ok 1 global.a
@@ -911,6 +911,35 @@ def survival_cases(case, tmp):
         check.boot.boot = saved
 
 
+def record_form_cases(case, tmp):
+    """A program's output never passes for a record; a stray line, an
+    unknown kind, a missing or malformed field each is a bad record."""
+    path = os.path.join(tmp, 'verdict.log')
+    with open(path, 'w') as f:
+        f.write('VB start plan=2 disks=0\n'
+                'VB out VB dev step=1 bdf=x\n'
+                'VB out DEVICE  GROUP\n'
+                'VB step step=1 name=exec prog=/vb/t rc=0\n'
+                'VB ktap ok 1 x\n'
+                'VB end\n')
+    recs = records.parse_verdict(path)
+    case([r['kind'] for r in recs] == ['start', 'step', 'ktap', 'end'] and
+         recs[1]['output'] == ['VB dev step=1 bdf=x', 'DEVICE  GROUP'] and
+         records.bad_records(recs) == [],
+         f'wrapped output: {recs}')
+    with open(path, 'w') as f:
+        f.write('VB dev step=1 bdf=0000:00:01.0\n'
+                'stray text\n'
+                'VB reboot now=1\n'
+                'VB dma step=x serial=d0 bdf=- dev=- read=pass write=pass '
+                'irqcpus=1 detail=-\n')
+    bad = records.bad_records(records.parse_verdict(path))
+    case(len(bad) == 11 and "not a record: 'stray text'" in bad and
+         "unknown kind 'reboot'" in bad and "dma: step='x'" in bad and
+         'dev: no irq=' in bad,
+         f'bad records named: {bad}')
+
+
 def guest_step_cases(case):
     """The guest program runs exactly the steps the loader accepts: the
     words run_step() of guest/vbinit.c dispatches on are STEP_ARGS and
@@ -1192,6 +1221,12 @@ class SelfTest(unittest.TestCase):
         """load_judges()."""
         case = self.case
         load_judges(case)
+
+    def test_record_form(self):
+        """record_form_cases()."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            record_form_cases(case, tmp)
 
     def test_guest_step(self):
         """guest_step_cases()."""
