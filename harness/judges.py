@@ -328,6 +328,8 @@ REPORT_START = re.compile(r'INFO: task .* blocked for more than|'
 # A task in D state as a panic's blocked-task list (or sysrq-w) shows it.
 BLOCKED_TASK = re.compile(r'\btask:\S+\s+state:D\b')
 UNRELIABLE_FRAME = re.compile(r'\]\s+\? ')
+# unknown_nmi_panic's words, when the NMI is supervise.inject_nmi()'s.
+OWN_NMI = 'Kernel panic - not syncing: NMI: Not continuing'
 
 
 def console_excerpt(console, report_lines=30, tail_lines=10,
@@ -341,6 +343,10 @@ def console_excerpt(console, report_lines=30, tail_lines=10,
     lines = console.splitlines()
     start = next((i for i, line in enumerate(lines)
                   if REPORT_START.search(line)), None)
+    if start is not None and OWN_NMI in lines[start]:
+        # The panic the harness's own NMI caused: its stack is the idle
+        # loop's; the blocked tasks below say where the boot hung.
+        report_lines = 1
     shown = (lines[start:start + report_lines] if start is not None
              else lines[-tail_lines:])
     task = next((i for i, line in enumerate(lines)
