@@ -1039,6 +1039,14 @@ class SelfTest(unittest.TestCase):
         with self.subTest(what):
             self.assertTrue(ok, what)
 
+    def group(self, cases, tmp=False):
+        """Run a group of cases, in a scratch folder of its own if tmp."""
+        if not tmp:
+            cases(self.case)
+            return
+        with tempfile.TemporaryDirectory() as path:
+            cases(self.case, path)
+
     def test_data(self):
         """Guest and host agree on the DMA data; FNV-1a vectors."""
         case = self.case
@@ -1182,67 +1190,37 @@ class SelfTest(unittest.TestCase):
                  'another sparse report on a MODULE_ line set aside')
 
     def test_step(self):
-        """step_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            step_cases(case, tmp)
+        self.group(step_cases, tmp=True)
 
     def test_base(self):
-        """base_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            base_cases(case, tmp)
+        self.group(base_cases, tmp=True)
 
     def test_cpu(self):
-        """cpu_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            cpu_cases(case, tmp)
+        self.group(cpu_cases, tmp=True)
 
     def test_record(self):
-        """record_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            record_cases(case, tmp)
+        self.group(record_cases, tmp=True)
 
     def test_survival(self):
-        """survival_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            survival_cases(case, tmp)
+        self.group(survival_cases, tmp=True)
 
     def test_extends(self):
-        """extends_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            extends_cases(case, tmp)
+        self.group(extends_cases, tmp=True)
 
     def test_judges(self):
-        """load_judges()."""
-        case = self.case
-        load_judges(case)
+        self.group(load_judges)
 
     def test_record_form(self):
-        """record_form_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            record_form_cases(case, tmp)
+        self.group(record_form_cases, tmp=True)
 
     def test_guest_step(self):
-        """guest_step_cases()."""
-        case = self.case
-        guest_step_cases(case)
+        self.group(guest_step_cases)
 
     def test_fixture(self):
-        """fixture_cases()."""
-        case = self.case
-        with tempfile.TemporaryDirectory() as tmp:
-            fixture_cases(case, tmp)
+        self.group(fixture_cases, tmp=True)
 
     def test_gate(self):
-        """gate_cases()."""
-        case = self.case
-        gate_cases(case)
+        self.group(gate_cases)
 
     def test_cpio(self):
         """cpio archives are reproducible."""
