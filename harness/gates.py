@@ -165,18 +165,61 @@ def checkpatch(w, path):
     return counts, lines
 
 
+UPSTREAM_COMMITS = os.path.join(ROOT, 'series', 'upstream-commits.txt')
+
+
+def upstream_commits(path=UPSTREAM_COMMITS):
+    """{full id: subject} of the upstream commits the series may cite."""
+    known = {}
+    with open(path) as f:
+        for ln in f:
+            if ln.strip() and not ln.startswith('#'):
+                cid, subject = ln.rstrip('\n').split(' ', 1)
+                if not re.fullmatch(r'[0-9a-f]{40}', cid):
+                    raise ValueError(f'{path}: not a full commit id: {cid}')
+                known[cid] = subject
+    return known
+
+
+def cited_known(line, patch_text, known):
+    """Whether checkpatch's line is an "Unknown commit id" for a commit
+    listed in known, cited in the patch with the listed subject."""
+    m = re.search(r"Unknown commit id '([0-9a-f]{12,40})'", line)
+    if not m:
+        return False
+    short = m.group(1)
+    flat = ' '.join(patch_text.split())
+    for cid, subject in known.items():
+        if cid.startswith(short) and f'{short} ("{subject}")' in flat:
+            return True
+    return False
+
+
 def gate_checkpatch(w):
     pats = series(w)
     if not pats:
         return 'skip', 'series is empty'
-    bad, checks, total = [], [], collections.Counter()
+    known = upstream_commits()
+    bad, checks, cited, total = [], [], [], collections.Counter()
     for p in pats:
         counts, lines = checkpatch(w, p)
         total.update(counts)
-        bad += [ln for ln in lines if ': CHECK:' not in ln]
-        checks += [ln for ln in lines if ': CHECK:' in ln]
+        with open(p, errors='replace') as f:
+            text = f.read()
+        for ln in lines:
+            if ': CHECK:' in ln:
+                checks.append(ln)
+            elif cited_known(ln, text, known):
+                cited.append(ln)
+            else:
+                bad.append(ln)
     detail = (f'{len(pats)} patch(es): {total["ERROR"]} errors, '
               f'{total["WARNING"]} warnings, {total["CHECK"]} checks')
+    if cited:
+        detail += (f'\n{len(cited)} of the warnings: commit ids this '
+                   'history-less tree cannot look up, each listed with '
+                   'its subject in series/upstream-commits.txt:\n'
+                   + '\n'.join(cited))
     if checks:
         detail += '\nCHECK lines:\n' + '\n'.join(checks)
     if bad:

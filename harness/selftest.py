@@ -1189,6 +1189,32 @@ class SelfTest(unittest.TestCase):
             case(not gates._sparse_tool_limit(f'{src}:2:1: warning: x'),
                  'another sparse report on a MODULE_ line set aside')
 
+    def test_commit_ids(self):
+        """checkpatch's "Unknown commit id" is set aside only for a commit
+        of series/upstream-commits.txt cited with its listed subject."""
+        case = self.case
+        known = gates.upstream_commits()
+        cid, subject = next(iter(known.items()))
+        line = (f"p.patch:9: WARNING:GIT_COMMIT_ID: Unknown commit id "
+                f"'{cid[:12]}', maybe rebased or not pulled?")
+        text = f'Fixes: {cid[:12]} ("{subject}")\n'
+        case(gates.cited_known(line, text, known),
+             'commit ids: a listed commit cited with its subject rejected')
+        cut = subject.index(' ')
+        wrapped = (f'commit {cid[:12]} ("{subject[:cut]}\n'
+                   f'{subject[cut + 1:]}")')
+        case(gates.cited_known(line, wrapped, known),
+             'commit ids: a citation wrapped over two lines rejected')
+        case(not gates.cited_known(line, text.replace(subject, 'x'), known),
+             'commit ids: a listed id with another subject set aside')
+        other = line.replace(cid[:12], '0123456789ab')
+        case(not gates.cited_known(other, text.replace(cid[:12],
+                                   '0123456789ab'), known),
+             'commit ids: an unlisted id set aside')
+        case(not gates.cited_known(line.replace('Unknown commit id',
+                                                'Please use'), text, known),
+             'commit ids: another GIT_COMMIT_ID warning set aside')
+
     def test_step(self):
         self.group(step_cases, tmp=True)
 
