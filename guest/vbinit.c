@@ -18,6 +18,7 @@
  * nothing else, and the host fails a boot on any other line.
  *   VB start plan=<n steps>
  *   VB dev step= bdf= id= class= driver= group= type= iommu= irq= serial=
+ *          master= state=   (bus mastering on/off; iommu_translation, or -)
  *   VB dma step= serial= bdf= dev= read= write= irqcpus= detail=
  *   VB bind step= bdf= rc=
  *   VB step step= name= ... rc=
@@ -185,6 +186,23 @@ static void link_base(const char *path, char *buf, size_t len)
 	tmp[n] = 0;
 	b = strrchr(tmp, '/');
 	snprintf(buf, len, "%s", b ? b + 1 : tmp);
+}
+
+/* Bus mastering of a PCI function, from its command register: on or off. */
+static void bus_master(const char *dev, char *buf, size_t len)
+{
+	unsigned char cmd[2];
+	char p[512];
+	int fd;
+
+	snprintf(buf, len, "-");
+	snprintf(p, sizeof(p), "%s/%s/config", PCI_DIR, dev);
+	fd = open(p, O_RDONLY);
+	if (fd < 0)
+		return;
+	if (pread(fd, cmd, sizeof(cmd), 4) == sizeof(cmd))
+		snprintf(buf, len, "%s", cmd[0] & 0x4 ? "on" : "off");
+	close(fd);
 }
 
 static void nospace(char *s)
@@ -419,6 +437,7 @@ static void report_devices(int step)
 		const char *dev = list[i]->d_name;
 		char p[512], ven[16], did[16], cls[16], drv[64], grp[32];
 		char type[32] = "none", iommu[96], irq[16], serial[64];
+		char master[8], state[32];
 
 		if (dev[0] == '.') {
 			free(list[i]);
@@ -445,9 +464,14 @@ static void report_devices(int step)
 		link_base(p, iommu, sizeof(iommu));
 		irq_mode(dev, drv, irq, sizeof(irq));
 		dev_serial(dev, serial, sizeof(serial), NULL, 0);
-		say("VB dev step=%d bdf=%s id=%s:%s class=%s driver=%s group=%s type=%s iommu=%s irq=%s serial=%s",
+		bus_master(dev, master, sizeof(master));
+		snprintf(p, sizeof(p), "%s/%s/iommu_translation", PCI_DIR, dev);
+		if (read_str(p, state, sizeof(state)) || !state[0])
+			snprintf(state, sizeof(state), "-");
+		nospace(state);
+		say("VB dev step=%d bdf=%s id=%s:%s class=%s driver=%s group=%s type=%s iommu=%s irq=%s serial=%s master=%s state=%s",
 		    step, dev, ven + 2, did + 2, cls, drv, grp, type, iommu,
-		    irq, serial);
+		    irq, serial, master, state);
 		free(list[i]);
 	}
 	if (n >= 0)

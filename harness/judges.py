@@ -133,10 +133,11 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
             got = 'absent' if dev is None else (
                 'none' if dev['group'] == 'none' else dev['type'])
             j.add(f'{ident}.group{suffix}', exp['group'], got)
-        for key in ('irq', 'driver'):
+        for key in ('irq', 'driver', 'master', 'state'):
             if key in exp:
                 j.add(f'{ident}.{key}{suffix}', exp[key],
-                      'absent' if dev is None else dev[key])
+                      'absent' if dev is None else
+                      dev.get(key, 'not-reported'))
 
     def dma(ident, want, rec, suffix=''):
         j.add(f'{ident}.dma{suffix}', want,
@@ -280,9 +281,9 @@ def judge_report_tool(j, sc, recs, n):
         want = {'GROUP': dev['group'] if grouped else '-',
                 'TYPE': dev['type'] if grouped else '-'}
         if grouped:
-            want['TRANSLATION'] = 'translated'
-        elif row['TRANSLATION'] == 'translated':
-            want['TRANSLATION'] = 'not translated'
+            want['TRANSLATION'] = 'managed'
+        elif row['TRANSLATION'] == 'managed':
+            want['TRANSLATION'] = 'not managed'
         for col, val in want.items():
             if row.get(col) != val:
                 diffs.append(f'{dev["bdf"]}:{col}={row.get(col)}!={val}')

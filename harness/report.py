@@ -69,8 +69,8 @@ def print_result(sc, res):
 def print_table(res, devs, dma_steps, shown):
     """One report's devices, with the DMA results of the first dma step
     among dma_steps (those records join shown)."""
-    hdr = ('BDF', 'ID', 'DRIVER', 'GROUP', 'TYPE', 'IOMMU', 'IRQ',
-           'SERIAL', 'DMA')
+    hdr = ('BDF', 'ID', 'DRIVER', 'GROUP', 'TYPE', 'IOMMU', 'IRQ', 'STATE',
+           'MASTER', 'SERIAL', 'DMA')
     later = [r for r in res['dma'] if int(r['step']) in dma_steps]
     rows = []
     for d in devs:
@@ -87,7 +87,8 @@ def print_table(res, devs, dma_steps, shown):
             shown.add(id(r))
         rows.append((d['bdf'], d['id'], d['driver'], d['group'],
                      d['type'] if d['group'] != 'none' else
-                     'not-translated', d['iommu'], d['irq'], d['serial'],
+                     'not-translated', d['iommu'], d['irq'],
+                     d.get('state', '-'), d.get('master', '-'), d['serial'],
                      dres))
     widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
     for row in [hdr] + rows:

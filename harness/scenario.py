@@ -104,7 +104,12 @@ DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
 # A [[hotplug]] may plug other functions of its slot first ("before"):
 # QEMU shows a multi-function slot to the guest when function 0 comes.
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
-EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str}
+EXPECT_KEYS = {'group': str, 'irq': str, 'driver': str, 'dma': str,
+               'master': str, 'state': str}
+# master: the PCI function's bus mastering (its command register); state:
+# its iommu_translation file ('-' where the kernel has none).
+MASTER_VALUES = ('on', 'off')
+STATES = ('managed', 'undescribed', 'denied', 'none', '-')
 # A [[disk]] may also say on how many CPUs its interrupts must have arrived
 # once its DMA check (which issues I/O from every CPU in turn) is done:
 # exactly irq_cpus, or from 1 to irq_cpus_max (the guest counts only MSI and
@@ -114,7 +119,7 @@ DISK_EXPECT_KEYS = {**EXPECT_KEYS, 'irq_cpus': int, 'irq_cpus_max': int}
 # err: how a sysfs, bind or unbind step ended ('ok' or an errno name).
 CHECK_KEYS = {'step': int, 'id': str, 'err': str, **EXPECT_KEYS}
 WRITE_STEPS = ('sysfs', 'bind', 'unbind')
-REPORT_KEYS = ('group', 'irq', 'driver')
+REPORT_KEYS = ('group', 'irq', 'driver', 'master', 'state')
 LOG_KEYS = {'allow': list, 'require': list, 'once': list, 'forbid': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
 
@@ -276,6 +281,12 @@ def _check_expect(where, exp, keys=None):
     if 'irq' in exp and exp['irq'] not in IRQ_MODES:
         raise ScenarioError(f'{where}: irq "{exp["irq"]}" not one of '
                             f'{", ".join(IRQ_MODES)}')
+    if 'master' in exp and exp['master'] not in MASTER_VALUES:
+        raise ScenarioError(f'{where}: master "{exp["master"]}" not one of '
+                            f'{", ".join(MASTER_VALUES)}')
+    if 'state' in exp and exp['state'] not in STATES:
+        raise ScenarioError(f'{where}: state "{exp["state"]}" not one of '
+                            f'{", ".join(STATES)}')
     if 'dma' in exp and exp['dma'] not in DMA_RESULTS:
         raise ScenarioError(f'{where}: dma "{exp["dma"]}" not one of '
                             f'{", ".join(DMA_RESULTS)}')

@@ -63,6 +63,10 @@ BAD = [
     (GOOD.replace('x86_64', 'mips'), 'unknown arch'),
     (GOOD.replace('group = "none"', 'group = "DMAFQ"'), 'group "DMAFQ"'),
     (GOOD.replace('dma = "pass"', 'dma = "ok"'), 'dma "ok"'),
+    (GOOD.replace('dma = "pass"', 'dma = "pass", state = "translated"'),
+     'state "translated"'),
+    (GOOD.replace('dma = "pass"', 'dma = "pass", master = "1"'),
+     'master "1"'),
     (GOOD.replace(', dma = "pass"', ''), 'states its dma result'),
     (GOOD.replace('dma = "pass"', 'dma = "skip"'), 'dma_skip reason'),
     (GOOD.replace('group =', 'gruop ='), 'unknown key "gruop"'),
@@ -205,7 +209,7 @@ props = "bus=pcie.0,chassis=1,addr=0x5"
 id = "d0"
 bus = "pcie.0"
 props = "addr=0x2"
-expect = { group = "none", irq = "MSI-X", dma = "pass" }
+expect = { group = "none", irq = "MSI-X", dma = "pass", state = "undescribed", master = "on" }
 [[hotplug]]
 id = "h0"
 bus = "rp1"
@@ -224,6 +228,10 @@ group = "DMA"
 step = 6
 id = "h0"
 irq = "MSI-X"
+[[check]]
+step = 6
+id = "h0"
+state = "managed"
 [[check]]
 step = 2
 id = "d0"
@@ -281,7 +289,7 @@ FULL_PAIR = FULL.replace('bdf = "0000:01:00.0"\n',
 
 # What the guest would say for FULL (its last step is the kselftest).
 FULL_VERDICT = '''VB start plan=8 disks=2
-VB dev step=1 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=d0
+VB dev step=1 bdf=0000:00:02.0 id=1af4:1042 class=0x010000 driver=virtio-pci group=none type=none iommu=none irq=MSI-X serial=d0 master=on state=undescribed
 VB step step=2 name=unbind path=x value=0000:00:02.0 rc=0 err=ok
 VB step step=3 name=bind path=y value=0000:00:02.0 rc=0 err=ok
 VB dma step=4 serial=d0 bdf=0000:00:02.0 dev=vdb read=pass write=pass irqcpus=1 detail=ok,ok
@@ -440,13 +448,15 @@ def step_cases(case, tmp):
     want = {'d0.group': 'none', 'd0.irq': 'MSI-X', 'd0.dma': 'pass',
             'h0.hotplug': 'ready', 'h0.group': 'none', 'h0.irq': 'MSI-X',
             'h0.dma': 'pass', 'd0.dma@4': 'pass', 'd0.group@6': 'DMA',
-            'h0.irq@6': 'MSI-X', 'd0.err@2': 'ok',
+            'h0.irq@6': 'MSI-X', 'd0.err@2': 'ok', 'd0.state': 'undescribed',
+            'd0.master': 'on', 'h0.state@6': 'not-reported',
             'kselftest': 'fail(rc=1): global.b'}
     case(all(got.get(k) == v for k, v in want.items()),
          f'judged per step: {got}')
     case(sorted(c['name'] for c in checks if not c['ok']) ==
-         ['d0.err@2', 'kselftest'],
-         f'only the write step and the kselftest fail: {checks}')
+         ['d0.err@2', 'h0.state@6', 'kselftest'],
+         f'only the write step, a state the guest did not report and the '
+         f'kselftest fail: {checks}')
     case(judges.plug_result(recs, 'h0', None) == 'not-requested' and
          judges.plug_result(recs, 'h0', 'device_add failed: x') ==
          'device_add failed: x', 'hotplug result from the host side')
@@ -510,7 +520,7 @@ def load_judges(case):
     table = ['DEVICE        ID         DRIVER  GROUP  TYPE    REQUEST  '
              'TRANSLATION  REASON',
              '0000:10:00.0  1b36:000c  pcieport  0  DMA-FQ  none  '
-             'translated   -',
+             'managed      -',
              '0000:21:00.0  1af4:1042  virtio-pci  -  -  none  undescribed  '
              'outside every DMAR unit\'s scope']
     devs = [{'kind': 'dev', 'step': '1', 'bdf': '0000:10:00.0', 'group': '0',
