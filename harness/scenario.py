@@ -275,21 +275,12 @@ def _check_expect(where, exp, keys=None):
             raise ScenarioError(f'{where}: {key} must be at least 1')
     if 'irq_cpus' in exp and 'irq_cpus_max' in exp:
         raise ScenarioError(f'{where}: irq_cpus or irq_cpus_max, not both')
-    if 'group' in exp and exp['group'] not in GROUP_TYPES:
-        raise ScenarioError(f'{where}: group "{exp["group"]}" not one of '
-                            f'{", ".join(GROUP_TYPES)}')
-    if 'irq' in exp and exp['irq'] not in IRQ_MODES:
-        raise ScenarioError(f'{where}: irq "{exp["irq"]}" not one of '
-                            f'{", ".join(IRQ_MODES)}')
-    if 'master' in exp and exp['master'] not in MASTER_VALUES:
-        raise ScenarioError(f'{where}: master "{exp["master"]}" not one of '
-                            f'{", ".join(MASTER_VALUES)}')
-    if 'state' in exp and exp['state'] not in STATES:
-        raise ScenarioError(f'{where}: state "{exp["state"]}" not one of '
-                            f'{", ".join(STATES)}')
-    if 'dma' in exp and exp['dma'] not in DMA_RESULTS:
-        raise ScenarioError(f'{where}: dma "{exp["dma"]}" not one of '
-                            f'{", ".join(DMA_RESULTS)}')
+    for key, allowed in (('group', GROUP_TYPES), ('irq', IRQ_MODES),
+                         ('master', MASTER_VALUES), ('state', STATES),
+                         ('dma', DMA_RESULTS)):
+        if key in exp and exp[key] not in allowed:
+            raise ScenarioError(f'{where}: {key} "{exp[key]}" not one of '
+                                f'{", ".join(allowed)}')
 
 
 def _check_regex(where, pattern):
