@@ -457,6 +457,23 @@ def step_cases(case, tmp):
          ['d0.err@2', 'h0.state@6', 'kselftest'],
          f'only the write step, a state the guest did not report and the '
          f'kselftest fail: {checks}')
+    # A hot-plugged function the kernel is expected to leave without a
+    # driver: its plug is judged against no-driver, not ready.
+    refused = os.path.join(tmp, 'refused.toml')
+    with open(refused, 'w') as f:
+        f.write(FULL.replace(
+            'bdf = "0000:01:00.0"\nexpect = { group = "none", irq = "MSI-X", '
+            'dma = "pass" }',
+            'bdf = "0000:01:00.0"\nexpect = { group = "none", '
+            'driver = "none", dma = "pass" }'))
+    rsc = scn.load(refused)
+    for state, ok in (('no-driver', True), ('ready', False)):
+        rrecs = [dict(r, state=state) if r['kind'] == 'hotplug' else r
+                 for r in recs]
+        rchk = {c['name']: c for c in judges.judge(
+            rsc, rrecs, '', 0, meta, images, {'h0': 'added'})}
+        case(rchk['h0.hotplug']['ok'] == ok,
+             f'refused function plugged as {state}: {rchk["h0.hotplug"]}')
     case(judges.plug_result(recs, 'h0', None) == 'not-requested' and
          judges.plug_result(recs, 'h0', 'device_add failed: x') ==
          'device_add failed: x', 'hotplug result from the host side')
