@@ -38,7 +38,7 @@ KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
 .PHONY: all deps tree tree-% export kernels kernel-% kernel-deb12-% \
 	initramfs demo boot check check-all gates check-bisect test-harness \
-	clean distclean bench bench-kernel-%
+	clean distclean bench bench-kernel-% bench-kernel-deb12-%
 
 all: check
 
@@ -119,10 +119,15 @@ $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
 bench-kernel-%: tree-mainline
 	@BASE=mainline $(H)/build-kernel.sh $* bench
 
+# The backport's benchmark kernel: v1's parser, for the matching cost.
+bench-kernel-deb12-%: tree-deb12
+	@BASE=deb12 $(H)/build-kernel.sh $* bench
+
 # Not part of make check: figures, not verdicts (see the README).
 bench: deps
 	@$(H)/deps.sh bench
 	@$(MAKE) --no-print-directory $(addprefix bench-kernel-,$(ARCHES)) \
+		bench-kernel-deb12-x86_64 \
 		$(foreach a,$(ARCHES),$(BUILD)/initramfs-bench-$(a).cpio)
 	@python3 $(H)/bench.py
 

@@ -1202,12 +1202,13 @@ static void step_blkbench(int step, char *args)
 
 /*
  * "trace": the events in the trace buffer (kprobe events named vb_* that
- * the kernel command line set up), one line each: the event's name and
- * its key=value fields.
+ * the kernel command line set up), one line each: the event's name, its
+ * timestamp (ts=, seconds, as the buffer prints it) and its key=value
+ * fields.
  */
 static void step_trace(int step)
 {
-	char line[1024];
+	char line[1024], ts[32];
 	int n = 0;
 	FILE *f;
 
@@ -1223,6 +1224,16 @@ static void step_trace(int step)
 		if (line[0] == '#' || !ev || !(colon = strchr(ev, ':')))
 			continue;
 		*colon = 0;
+		/* "... [cpu] flags   12.345678: vb_x: ..." */
+		ts[0] = 0;
+		if (ev > line && ev[-1] == ':') {
+			char *p = ev - 1;
+
+			while (p > line && p[-1] != ' ')
+				p--;
+			if (ev - 1 - p < (long)sizeof(ts))
+				snprintf(ts, sizeof(ts), "%.*s", (int)(ev - 1 - p), p);
+		}
 		for (char *tok = strtok(colon + 1, " \n"); tok;
 		     tok = strtok(NULL, " \n"))
 			if (strchr(tok, '=') && strlen(fields) + strlen(tok) <
@@ -1230,7 +1241,8 @@ static void step_trace(int step)
 				strcat(fields, " ");
 				strcat(fields, tok);
 			}
-		say("VB trace step=%d event=%s%s", step, ev + 1, fields);
+		say("VB trace step=%d event=%s%s%s%s", step, ev + 1,
+		    ts[0] ? " ts=" : "", ts, fields);
 		n++;
 	}
 	fclose(f);
