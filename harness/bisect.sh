@@ -3,13 +3,24 @@
 # turn, builds for x86_64.  Works in the base's verify worktree (a fresh
 # git am of its series: build/verify, build/verify-deb12) with its own
 # object dir (build/obj-bisect, build/obj-deb12-bisect), then records the
-# series digest in the base's record (series/bisect-verified,
+# series' build digest in the base's record (series/bisect-verified,
 # backport/deb12/bisect-verified: harness/bases.py), which the 'bisect'
-# gate of make check compares with the series it is given.  Run it before
-# exporting a changed series (it takes one incremental build per patch,
-# too long for CI's budget as the series grows).
+# gate of make check compares with the series it is given.  The build
+# digest (gates.build_digest()) leaves out what no build reads: messages,
+# Documentation/ and MAINTAINERS, so a change to those alone keeps the
+# record.  Run it before exporting a series whose code changed (it takes
+# one incremental build per patch, too long for CI's budget as the series
+# grows).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
+# make check's gates rebuild the same worktree: one at a time (the lock of
+# gates.verify_lock(), released when this script exits).
+mkdir -p "$(dirname "$VERIFY")"
+exec 9>"$VERIFY.lock"
+flock -n 9 || die "${VERIFY#"$ROOT/"} is in use by another make check or make check-bisect (${VERIFY#"$ROOT/"}.lock): run them one after the other"
+# The digest of what is about to be built, taken before the builds: a
+# series exported while they run is not what they built.
+digest=$(python3 -c 'import os, sys; sys.path.insert(0, "harness"); import gates; print(gates.build_digest(gates.where(os.environ["BASE"])))')
 python3 - <<'PY'
 import os, sys; sys.path.insert(0, "harness")
 import gates
@@ -40,11 +51,10 @@ for c in $commits; do
 	fi
 done
 g -C "$verify" checkout -q "$(echo "$commits" | tail -1)"
-digest=$(python3 -c 'import os, sys; sys.path.insert(0, "harness"); import gates; print(gates.series_digest(gates.where(os.environ["BASE"])))')
 cmd="make check-bisect"
 [ "$BASE" = mainline ] || cmd="$cmd BASE=$BASE"
 {
-	echo "series-sha256 $digest"
+	echo "build-sha256 $digest"
 	echo "# Every patch above built for x86_64 ($cmd)."
 } > "$BISECT_REC"
 echo "recorded ${BISECT_REC#"$ROOT/"}"

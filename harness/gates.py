@@ -21,6 +21,8 @@ Every function takes the base's paths (where()) first, so the two series
 never share a worktree, an object directory or a record.
 """
 import collections
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -474,11 +476,49 @@ def gate_kerneldoc(w):
 
 
 def series_digest(w):
+    """The whole series, messages and documentation included: the digest
+    of the records written before build_digest() existed."""
     h = hashlib.sha256()
     for p in series(w):
         with open(p, 'rb') as f:
             h.update(f.read())
     return h.hexdigest()
+
+
+# Paths that no kernel build reads: a patch's changes to them, like its
+# message, cannot make a patch build or fail to build.
+NOT_BUILT = re.compile(r'Documentation/|MAINTAINERS$')
+
+
+def build_input(text):
+    """What of one patch a build reads: its diff sections, in order, less
+    those of NOT_BUILT paths (the message, the diffstat and the trailing
+    signature are left out too)."""
+    end = text.rfind('\n-- \n')     # git format-patch's signature
+    keep, out = False, []
+    for ln in text[:end if end >= 0 else len(text)].split('\n'):
+        if ln.startswith('diff --git '):
+            keep = not NOT_BUILT.match(ln.split()[-1][2:])
+        if keep:
+            out.append(ln)
+    return '\n'.join(out)
+
+
+def build_digest(w):
+    """The series as builds see it: what make check-bisect records, so that
+    a change to messages or documentation only does not ask for another
+    bisect of the whole series."""
+    h = hashlib.sha256()
+    for p in series(w):
+        with open(p, encoding='utf-8', errors='surrogateescape') as f:
+            h.update(build_input(f.read()).encode('utf-8',
+                                                   'surrogateescape'))
+        h.update(b'\0')
+    return h.hexdigest()
+
+
+# The digest lines a record can carry, and how each is computed.
+RECORD_DIGESTS = {'build-sha256': build_digest, 'series-sha256': series_digest}
 
 
 def gate_bisect(w):
@@ -490,11 +530,18 @@ def gate_bisect(w):
             lines = f.read().split('\n')
     except OSError:
         return 'fail', f'no {rec}: run {w.bisect_cmd()}'
-    if lines[0].split()[-1] != series_digest(w):
+    kind, _, digest = lines[0].partition(' ')
+    if kind not in RECORD_DIGESTS:
+        return 'fail', f'{rec}: unknown record "{lines[0]}"'
+    if digest != RECORD_DIGESTS[kind](w):
         return 'fail', (f'{rec} is for another series: run '
                         f'{w.bisect_cmd()}')
+    what = ('the code of this very series (its build digest matches; '
+            'messages and Documentation/ may differ)'
+            if kind == 'build-sha256' else
+            'this very series (its digest matches)')
     return 'pass', (f'recorded: {rec} says {w.bisect_cmd()} built every '
-                    f'patch of this very series (its digest matches)')
+                    f'patch of {what}')
 
 
 # Self-tests: each tool must flag a known-bad input, so a gate that passes
@@ -590,10 +637,40 @@ RUN = {
 }
 
 
+@contextlib.contextmanager
+def verify_lock(w):
+    """Hold the base's verify worktree for the caller, or yield an error
+    string: make check's gates and make check-bisect both rebuild it and
+    check out commits in it, so two at once break each other's builds
+    with missing files.  harness/bisect.sh takes the same lock (flock on
+    VERIFY.lock); it is released when its holder exits, however it ends."""
+    os.makedirs(os.path.dirname(w.verify), exist_ok=True)
+    with open(w.verify + '.lock', 'w') as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield (f'{w.rel(w.verify)} is in use by another make check or '
+                   f'make check-bisect ({w.rel(w.verify)}.lock): run them '
+                   f'one after the other')
+            return
+        yield None
+
+
 def run_all(base=bases.DEFAULT, names=GATES, selftests=True):
     """[(name, status, detail)] for the named gates of a base, in order,
     then (selftests) the gate self-tests with that base's scripts."""
-    w = where(base)
+    return run_where(where(base), names, selftests)
+
+
+def run_where(w, names, selftests):
+    """run_all on the paths of w, with its verify worktree held."""
+    with verify_lock(w) as busy:
+        if busy:
+            return [(w.name(n), 'fail', busy) for n in names]
+        return _run_all(w, names, selftests)
+
+
+def _run_all(w, names, selftests):
     err = make_verify_tree(w)
     res = []
     for n in names:

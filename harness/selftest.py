@@ -816,6 +816,100 @@ def record_cases(case, tmp):
     case(gates._not_exported(fake) == ['-x', 'bisect-verified'] and
          gates._not_exported(gates.where()) == [],
          'drift leaves the backport\'s record out')
+    build_record_cases(case, fake, rec)
+
+
+DIGEST_PATCH = """From 0 Mon Sep 17 00:00:00 2001
+Subject: [PATCH] x: y
+
+A message.
+---
+ Documentation/x.rst | 1 +
+ drivers/x.c         | 1 +
+
+diff --git a/Documentation/x.rst b/Documentation/x.rst
+--- a/Documentation/x.rst
++++ b/Documentation/x.rst
+@@ -1 +1,2 @@
+ a
++doc
+diff --git a/drivers/x.c b/drivers/x.c
+--- a/drivers/x.c
++++ b/drivers/x.c
+@@ -1 +1,2 @@
+ a
++int x;
+diff --git a/MAINTAINERS b/MAINTAINERS
+--- a/MAINTAINERS
++++ b/MAINTAINERS
+@@ -1 +1,2 @@
+ a
++F: x
+--\x20
+2.39.5
+"""
+
+
+def build_record_cases(case, fake, rec):
+    """A build-sha256 record holds while only messages, Documentation/ and
+    MAINTAINERS change; any other change to a diff asks for a bisect."""
+    patch = os.path.join(fake.patches, '0001-a.patch')
+
+    def digest_of(text):
+        with open(patch, 'w') as f:
+            f.write(text)
+        return gates.build_digest(fake)
+
+    one = digest_of(DIGEST_PATCH)
+    with open(rec, 'w') as f:
+        f.write(f'build-sha256 {one}\n')
+    case(gates.gate_bisect(fake)[0] == 'pass', 'build record passes')
+    same = [DIGEST_PATCH.replace('A message.', 'Another message.'),
+            DIGEST_PATCH.replace('+doc', '+other doc'),
+            DIGEST_PATCH.replace('+F: x', '+F: y'),
+            DIGEST_PATCH.replace('2.39.5', '2.40.0')]
+    case(all(digest_of(t) == one for t in same),
+         'messages, docs and MAINTAINERS leave the build digest alone')
+    st, det = gates.gate_bisect(fake)
+    case(st == 'pass' and 'build digest' in det,
+         f'a docs-only change keeps the record: {det}')
+    case(digest_of(DIGEST_PATCH.replace('+int x;', '+int y;')) != one,
+         'a change to code changes the build digest')
+    st, det = gates.gate_bisect(fake)
+    case(st == 'fail' and 'make check-bisect BASE=deb12' in det,
+         f'a code change stales the record: {det}')
+    with open(rec, 'w') as f:
+        f.write(f'sha256 {one}\n')
+    st, det = gates.gate_bisect(fake)
+    case(st == 'fail' and 'unknown record' in det,
+         f'an unknown record fails: {det}')
+
+
+def lock_cases(case, tmp):
+    """make check's gates and make check-bisect share a verify worktree:
+    the second to come fails at once, naming the lock, and touches
+    nothing; the lock goes with its holder."""
+    fake = gates.Where('deb12', tmp, os.path.join(tmp, 'verify'), tmp,
+                       os.path.join(tmp, 'rec'))
+    lock = fake.verify + '.lock'
+    ran = []
+    saved = gates._run_all
+    gates._run_all = lambda w, names, st: ran.append(w) or [('g', 'pass', '')]
+    try:
+        with gates.verify_lock(fake) as first:
+            res = gates.run_where(fake, ['series-drift', 'bisect'], False)
+            case(first is None and not ran and len(res) == 2 and
+                 all(r[1] == 'fail' and 'verify.lock' in r[2] and
+                     'make check-bisect' in r[2] for r in res),
+                 f'gates while the verify tree is held: {res}')
+            case(subprocess.run(['flock', '-n', lock, 'true']).returncode,
+                 "bisect.sh's flock -n sees the gates' lock")
+        case(subprocess.run(['flock', '-n', lock, 'true']).returncode == 0
+             and gates.run_where(fake, ['bisect'], False) ==
+             [('g', 'pass', '')] and ran == [fake],
+             'the lock goes with its holder; the gates run then')
+    finally:
+        gates._run_all = saved
 
 
 def extends_cases(case, tmp):
@@ -1253,6 +1347,7 @@ class SelfTest(unittest.TestCase):
 
     def test_record(self):
         self.group(record_cases, tmp=True)
+        self.group(lock_cases, tmp=True)
 
     def test_survival(self):
         self.group(survival_cases, tmp=True)
