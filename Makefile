@@ -103,11 +103,13 @@ initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(
 
 # make bench: the benchmark kernels (no debug options) and an initramfs that
 # also holds the kernel's DMA mapping benchmark tool, built from the tree.
-DMA_BENCH_SRC := $(MAINLINE)/tools/testing/selftests/dma/dma_map_benchmark.c
+# (v7.3 keeps the tool in tools/dma and its header in include/uapi; 6.12
+# had them in tools/testing/selftests/dma and include/linux.)
+DMA_BENCH_SRC := $(MAINLINE)/tools/dma/dma_map_benchmark.c
 
 $(BUILD)/dma_map_benchmark-%: $(DMA_BENCH_SRC)
 	@mkdir -p $(BUILD)/bench-include/linux
-	cp $(MAINLINE)/include/linux/map_benchmark.h $(BUILD)/bench-include/linux/
+	cp $(MAINLINE)/include/uapi/linux/map_benchmark.h $(BUILD)/bench-include/linux/
 	$(CC_$*) -static -O2 -Wall -I $(BUILD)/bench-include -o $@ $<
 
 $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \

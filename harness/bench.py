@@ -127,7 +127,7 @@ def match_cost(boots):
         for version, base in MATCH_KERNELS:
             sc = scn.load(path)
             sc = scn.variant(sc, name=f'{BOOT32}-match-{version}',
-                             steps=sc['steps'] + ['trace'])
+                             steps=['report', 'trace'])
             res = boot.boot(sc, quiet=True, extra_cmdline=extra,
                             settings=bench_kernel('x86_64', base))
             recs = records.parse_verdict(os.path.join(
