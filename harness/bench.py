@@ -127,7 +127,8 @@ def match_cost(boots):
         for version, base in MATCH_KERNELS:
             sc = scn.load(path)
             sc = scn.variant(sc, name=f'{BOOT32}-match-{version}',
-                             steps=['report', 'trace'])
+                             steps=[s for s in sc['steps']
+                                    if s != scn.KSELFTEST_STEP] + ['trace'])
             res = boot.boot(sc, quiet=True, extra_cmdline=extra,
                             settings=bench_kernel('x86_64', base))
             recs = records.parse_verdict(os.path.join(
