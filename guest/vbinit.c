@@ -835,6 +835,63 @@ static void step_bind(int step, char *args)
 	sysfs_write(step, "bind", path, bdf);
 }
 
+struct master_write {
+	const char *path;
+	int on;
+};
+
+/* Set or clear the bus master bit, leaving the command register's others */
+static int master_fn(const void *arg, char *buf, size_t len)
+{
+	const struct master_write *w = arg;
+	unsigned char cmd[2];
+	int fd, rc = 0;
+
+	fd = open(w->path, O_RDWR);
+	if (fd < 0)
+		rc = -errno;
+	else if (pread(fd, cmd, sizeof(cmd), 4) != sizeof(cmd))
+		rc = -EIO;
+	if (!rc) {
+		cmd[0] = w->on ? cmd[0] | 0x4 : cmd[0] & ~0x4;
+		errno = 0;
+		if (pwrite(fd, cmd, sizeof(cmd), 4) != sizeof(cmd))
+			rc = errno ? -errno : -EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	snprintf(buf, len, "%s", !rc ? "ok" : strerrorname_np(-rc) ?: "unknown");
+	return -rc;
+}
+
+/*
+ * "master <bdf> on|off": the bus master bit of a function's command register,
+ * written through its config file as firmware leaves it on a device it
+ * booted from, or as user space (setpci) may set it.
+ */
+static void step_master(int step, char *args)
+{
+	char *bdf = strtok(args, " "), *val = strtok(NULL, " "), err[64];
+	struct master_write w;
+	char path[256], rc[16];
+	int code;
+
+	if (!bdf || !val || (strcmp(val, "on") && strcmp(val, "off"))) {
+		say("VB step step=%d name=master rc=bad-step", step);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/config", PCI_DIR, bdf);
+	w.path = path;
+	w.on = !strcmp(val, "on");
+	code = guarded(master_fn, &w, err, sizeof(err), io_timeout);
+	if (code < 0)
+		snprintf(rc, sizeof(rc), "%s", err);
+	else
+		snprintf(rc, sizeof(rc), "%d", -code);
+	say("VB step step=%d name=master path=%s value=%s rc=%s err=%s", step,
+	    path, val, rc, err);
+}
+
 static int run_wrapped(char *const argv[], const char *prefix, char *buf,
 		       size_t len);
 
@@ -1492,6 +1549,8 @@ static void run_step(int n, const char *word, char *arg)
 		step_unbind(n, arg);
 	} else if (!strcmp(word, "bind")) {
 		step_bind(n, arg);
+	} else if (!strcmp(word, "master")) {
+		step_master(n, arg);
 	} else if (!strcmp(word, "hotplug")) {
 		step_hotplug(n, arg);
 	} else if (!strcmp(word, "exec")) {

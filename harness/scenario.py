@@ -116,9 +116,10 @@ STATES = ('managed', 'undescribed', 'denied', 'none', '-')
 # MSI-X vectors, so at least one means they came by MSI or MSI-X).
 DISK_EXPECT_KEYS = {**EXPECT_KEYS, 'irq_cpus': int, 'irq_cpus_max': int}
 # A [[check]]: expectations of one report or dma step (see README).
-# err: how a sysfs, bind or unbind step ended ('ok' or an errno name).
+# err: how a sysfs, bind, unbind or master step ended ('ok' or an errno
+# name).
 CHECK_KEYS = {'step': int, 'id': str, 'err': str, **EXPECT_KEYS}
-WRITE_STEPS = ('sysfs', 'bind', 'unbind')
+WRITE_STEPS = ('sysfs', 'bind', 'unbind', 'master')
 REPORT_KEYS = ('group', 'irq', 'driver', 'master', 'state')
 LOG_KEYS = {'allow': list, 'require': list, 'once': list, 'forbid': list}
 XFAIL_KEYS = {'reason': str, 'checks': list}
@@ -155,6 +156,7 @@ STEP_ARGS = {
     'report': (0, 0), 'dma': (0, 1), 'bind-held': (0, 0), 'sysfs': (2, None),
     'unbind': (1, 1), 'bind': (2, 2), 'hotplug': (1, 1), 'exec': (1, None),
     'sleep': (1, 1), 'stress': (1, 2), 'blkbench': (2, 2), 'trace': (0, 0),
+    'master': (2, 2),
 }
 
 
@@ -645,6 +647,8 @@ def _check_steps(path, sc):
                                 f'check')
         if word == 'hotplug':
             plugged.append(args[0])
+        if word == 'master' and args[1] not in MASTER_VALUES:
+            raise ScenarioError(f'{where}: "master" sets {" or ".join(MASTER_VALUES)}')
     hps = {hp['id']: hp for hp in sc.get('hotplug', [])}
     companions = [c for hp in hps.values() for c in hp.get('before', [])]
     for c in companions:
