@@ -784,12 +784,14 @@ static int write_fn(const void *arg, char *buf, size_t len)
  * run goes on.  Disks may have gone or come back under other /dev names,
  * so every remembered serial is dropped.
  */
-static void sysfs_write(int step, const char *name, const char *path,
-			const char *val)
+/* Run one write under the watchdog and print its step line */
+static void guarded_write(int step, const char *name, const char *path,
+			  const char *val,
+			  int (*fn)(const void *, char *, size_t),
+			  const void *arg)
 {
-	struct sysfs_write w = { path, val };
 	char err[64], rc[16];
-	int code = guarded(write_fn, &w, err, sizeof(err), io_timeout);
+	int code = guarded(fn, arg, err, sizeof(err), io_timeout);
 
 	if (code < 0)
 		snprintf(rc, sizeof(rc), "%s", err);
@@ -797,6 +799,14 @@ static void sysfs_write(int step, const char *name, const char *path,
 		snprintf(rc, sizeof(rc), "%d", -code);
 	say("VB step step=%d name=%s path=%s value=%s rc=%s err=%s", step, name,
 	    path, val, rc, err);
+}
+
+static void sysfs_write(int step, const char *name, const char *path,
+			const char *val)
+{
+	struct sysfs_write w = { path, val };
+
+	guarded_write(step, name, path, val, write_fn, &w);
 	forget_serials();
 }
 
@@ -871,10 +881,9 @@ static int master_fn(const void *arg, char *buf, size_t len)
  */
 static void step_master(int step, char *args)
 {
-	char *bdf = strtok(args, " "), *val = strtok(NULL, " "), err[64];
+	char *bdf = strtok(args, " "), *val = strtok(NULL, " ");
 	struct master_write w;
-	char path[256], rc[16];
-	int code;
+	char path[256];
 
 	if (!bdf || !val || (strcmp(val, "on") && strcmp(val, "off"))) {
 		say("VB step step=%d name=master rc=bad-step", step);
@@ -883,13 +892,7 @@ static void step_master(int step, char *args)
 	snprintf(path, sizeof(path), "%s/%s/config", PCI_DIR, bdf);
 	w.path = path;
 	w.on = !strcmp(val, "on");
-	code = guarded(master_fn, &w, err, sizeof(err), io_timeout);
-	if (code < 0)
-		snprintf(rc, sizeof(rc), "%s", err);
-	else
-		snprintf(rc, sizeof(rc), "%d", -code);
-	say("VB step step=%d name=master path=%s value=%s rc=%s err=%s", step,
-	    path, val, rc, err);
+	guarded_write(step, "master", path, val, master_fn, &w);
 }
 
 static int run_wrapped(char *const argv[], const char *prefix, char *buf,
