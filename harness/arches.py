@@ -3,7 +3,11 @@
 Kept as data, in the manner of the kunit tool's qemu_configs: a new
 architecture is a new record, not new code.
 """
+import os
 from dataclasses import dataclass, field
+
+CONFIGS = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'configs')
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,16 @@ ARCHES = {
 }
 
 
-def fragments(arch, flavour):
-    """The fragments of a flavour: 'test' or 'bench'."""
+def fragments(arch, flavour, base='mainline'):
+    """The fragments of a flavour: 'test' or 'bench'.  A test kernel also
+    gets configs/debug-BASE.config where there is one: options that only
+    one base's tree has (a suite of the series that the backport lacks)."""
     skip = 'bench' if flavour == 'test' else 'debug'
-    return [f for f in arch.fragments if not f.startswith(skip)]
+    out = [f for f in arch.fragments if not f.startswith(skip)]
+    if flavour == 'test' and os.path.exists(
+            os.path.join(CONFIGS, f'debug-{base}.config')):
+        out.append(f'debug-{base}')
+    return out
 
 
 if __name__ == '__main__':
@@ -79,6 +89,6 @@ if __name__ == '__main__':
     import sys
     a = ARCHES[sys.argv[1]]
     flavour = sys.argv[2] if len(sys.argv) > 2 else 'test'
-    print(' '.join(fragments(a, flavour)))
+    print(' '.join(fragments(a, flavour, os.environ.get('BASE', 'mainline'))))
     print(a.cross_compile)
     print(a.image)

@@ -43,6 +43,10 @@ for c in $commits; do
 	i=$((i + 1))
 	subj=$(g -C "$verify" log -1 --format=%s "$c")
 	g -C "$verify" checkout -q "$c"
+	# The test config afresh at each patch: olddefconfig drops what this
+	# patch's Kconfig does not know yet (a suite a later patch adds), and
+	# carrying the result on would leave that suite unbuilt at its patch.
+	cp "$config" "$obj/.config"
 	if make -s -C "$verify" O="$obj" ARCH=x86_64 CC="ccache gcc" \
 		-j"$(nproc)" olddefconfig bzImage >"$log" 2>&1; then
 		echo "ok   $i $subj"
