@@ -25,6 +25,7 @@ import shlex
 import shutil
 import sys
 
+import acpi
 import bases
 import cpio
 import dmadata
@@ -84,10 +85,16 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
     paths = {k: os.path.join(run, k) for k in
              ('console.log', 'verdict.log', 'qemu.log', 'qmp.sock',
               'qmp.log', 'kselftest.tap')}
+    tables = []
+    ports = scn.external_facing_ports(sc)
+    if ports:
+        tables.append(os.path.join(run, 'ssdt-external-facing.aml'))
+        with open(tables[-1], 'wb') as f:
+            f.write(acpi.external_facing_ssdt(ports))
     args = scn.qemu_args(sc, kernel_image(sc['arch'], base, settings),
                          initrd, append,
                          paths['verdict.log'], paths['console.log'], images,
-                         paths['qmp.sock'], qemu)
+                         paths['qmp.sock'], qemu, tables)
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:
         # With the environment QEMU 10 needs, so the line runs as it is.
         mods = (env or {}).get('QEMU_MODULE_DIR')

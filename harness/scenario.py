@@ -97,8 +97,11 @@ REQUIRED = ('description', 'arch', 'machine')
 # expect_on: { BASE = { KEY = VALUE, ... } } replaces some of expect's
 # values on one base, where that base's kernel does something else for a
 # reason of its own (a comment says which); for_base() applies it.
+# external_facing: firmware marks the root port external-facing (an SSDT
+# with its _DSD, acpi.py), so Linux treats every device below it as
+# untrusted.  x86_64 only, a pcie-root-port on pcie.0 with an addr.
 DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
-               'expect': dict, 'expect_on': dict}
+               'expect': dict, 'expect_on': dict, 'external_facing': bool}
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
              'bdf': str, 'expect': dict, 'expect_on': dict}
 # A [[hotplug]] may plug other functions of its slot first ("before"):
@@ -453,6 +456,8 @@ def load(path):
             if 'dma' in dev['expect']:
                 raise ScenarioError(f'{where}: dma is for disks only')
         _check_expect_on(where, dev, EXPECT_KEYS)
+        if dev.get('external_facing'):
+            _external_facing_port(where, sc, dev)
         ids.add(dev['id'])
     for i, disk in enumerate(sc.get('disk', [])):
         _check_disk(f'{path}: disk[{i}]', sc, disk, ids,
@@ -707,11 +712,34 @@ def _check_checks(path, sc):
             raise ScenarioError(f'{where}: nothing to check')
 
 
+def _external_facing_port(where, sc, dev):
+    """(slot, function) on pcie.0 of a root port marked external_facing."""
+    if sc['arch'] != 'x86_64' or dev['driver'] != 'pcie-root-port':
+        raise ScenarioError(f'{where}: external_facing is for an x86_64 '
+                            f'pcie-root-port')
+    props = parse_props(where, dev.get('props', ''))
+    m = re.fullmatch(r'(?:0x)?([0-9a-fA-F]{1,2})(?:\.([0-7]))?',
+                     props.get('addr', ''))
+    if props.get('bus') != 'pcie.0' or not m or int(m.group(1), 16) > 31:
+        raise ScenarioError(f'{where}: external_facing needs bus=pcie.0 and '
+                            f'an addr=SLOT[.FUNCTION] (the SSDT names the '
+                            f'port under \\_SB.PCI0 by its address)')
+    return int(m.group(1), 16), int(m.group(2) or 0)
+
+
+def external_facing_ports(sc):
+    """[(slot, function)] of the root ports the scenario's firmware marks
+    external-facing (acpi.external_facing_ssdt())."""
+    return [_external_facing_port(sc['name'], sc, d)
+            for d in sc.get('device', []) if d.get('external_facing')]
+
+
 def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
-              qmp_path, qemu=None):
+              qmp_path, qemu=None, acpi_tables=()):
     """The QEMU command line for a scenario (no environment assumed).
     qemu: the binary and its own first arguments (default: the arch's
-    QEMU on PATH, Debian's 7.2)."""
+    QEMU on PATH, Debian's 7.2); acpi_tables: files of whole ACPI tables
+    to add (QEMU's -acpitable file=)."""
     arch = ARCHES[sc['arch']]
     base = list(arch.qemu_base)
     args = [*(qemu or [arch.qemu]), *base,
@@ -727,6 +755,8 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
     fw = sc.get('firmware', 'none')
     if fw != 'none':
         args += ['-bios', arch.firmware[fw]]
+    for path in acpi_tables:
+        args += ['-acpitable', f'file={path}']
     # The IOMMU first: QEMU wants it created before the devices it covers.
     if sc.get('iommu'):
         args += ['-device', sc['iommu']]

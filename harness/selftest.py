@@ -33,6 +33,7 @@ import threading
 import time
 import unittest
 
+import acpi
 import bases
 import cpio
 import boot
@@ -1150,6 +1151,75 @@ def fixture_cases(case, tmp):
          'task in virtblk_probe')
 
 
+def aml_pkg_length(data, at):
+    """(value, bytes used) of the PkgLength at data[at], decoded as the
+    ACPI spec lays it out (not with acpi.py's encoder)."""
+    lead = data[at]
+    extra = lead >> 6
+    if not extra:
+        return lead & 0x3f, 1
+    value = lead & 0x0f
+    for i in range(extra):
+        value |= data[at + 1 + i] << (4 + 8 * i)
+    return value, 1 + extra
+
+
+def acpi_cases(case, tmp):
+    """The SSDT that marks root ports external-facing: PkgLength at its
+    boundaries, the table's header and checksum, the nesting of its
+    packages decoded independently; the scenario key that asks for it."""
+    for n, want in ((0, '01'), (62, '3f'), (63, '4104'), (4093, '4fff'),
+                    (4094, '810001')):
+        got = acpi.pkg_length(n).hex()
+        case(got == want, f'PkgLength of a {n}-byte body: {got}, want {want}')
+        v, used = aml_pkg_length(acpi.pkg_length(n), 0)
+        case(v == n + used, f'PkgLength of {n} decodes to {v} ({used} bytes)')
+    t = acpi.external_facing_ssdt([(5, 0)])
+    case(t[:4] == b'SSDT' and int.from_bytes(t[4:8], 'little') == len(t) and
+         sum(t) & 0xff == 0, f'SSDT header: {t[:10].hex()}, sum {sum(t)}')
+    aml = t[36:]
+    # Scope (\_SB.PCI0): its package ends where the table does.
+    v, used = aml_pkg_length(aml, 1)
+    case(aml[0] == 0x10 and 1 + v == len(aml) and
+         aml[1 + used:1 + used + 10] == b'\\\x2e_SB_PCI0',
+         f'Scope spans the table and names \\_SB.PCI0: {aml[:16].hex()}')
+    dev = 1 + used + 10
+    v, used = aml_pkg_length(aml, dev + 2)
+    case(aml[dev:dev + 2] == b'\x5b\x82' and dev + 2 + v == len(aml) and
+         aml[dev + 2 + used:dev + 6 + used] == b'X050',
+         f'Device X050 spans the scope: {aml[dev:dev + 12].hex()}')
+    body = aml[dev + 6 + used:]
+    case(body.startswith(b'\x08_ADR\x0c' + bytes([0, 0, 5, 0])),
+         f'_ADR 0x00050000: {body[:10].hex()}')
+    case(bytes.fromhex('14d8ffdaba6e8c4d8a91bc9bbf4aa301') in body and
+         b'\x0dExternalFacingPort\x00\x01' in body,
+         'the _DSD holds the device-properties UUID and ExternalFacingPort 1')
+    case(b'\x5b\x82\x0bD000\x08_ADR\x00' in body,
+         'a child device at _ADR 0 (a bridge\'s companion has children)')
+    port = ('[[device]]\nid = "rp"\ndriver = "pcie-root-port"\n'
+            'props = "bus=pcie.0,chassis=1,addr=0x5"\nexternal_facing = true\n')
+    sc, err = load_text(tmp, 'xf.toml', GOOD + port)
+    case(sc is not None and scn.external_facing_ports(sc) == [(5, 0)],
+         f'external_facing on pcie.0 addr 0x5: {err}')
+    if sc is not None:
+        args = scn.qemu_args(sc, 'k', 'i', '', 'o', 'c', {'d0': 'img'}, 'q',
+                             acpi_tables=['t.aml'])
+        case(args[args.index('-acpitable') + 1] == 'file=t.aml',
+             'qemu_args: -acpitable file= for each table')
+    for text, want in (
+            (port.replace('addr=0x5', 'addr=0x1f.7'), None),
+            (port.replace('bus=pcie.0,', 'bus=pci.10,'), 'bus=pcie.0'),
+            (port.replace(',addr=0x5', ''), 'bus=pcie.0'),
+            (port.replace('addr=0x5', 'addr=0x20'), 'bus=pcie.0'),
+            (port.replace('pcie-root-port', 'pxb-pcie'), 'pcie-root-port'),
+            (port.replace('true', '"yes"'), '"external_facing" must be bool')):
+        _, err = load_text(tmp, 'xf.toml', GOOD + text)
+        case(err is None if want is None else want in (err or ''),
+             f'external_facing: {want or "accepted"}: got {err}')
+    _, err = load_text(tmp, 'xf.toml', GOOD.replace('x86_64', 'arm64') + port)
+    case('x86_64' in (err or ''), f'external_facing on arm64: {err}')
+
+
 class SelfTest(unittest.TestCase):
     """Each group of cases is a test; each failing case a subtest that
     names what went wrong."""
@@ -1344,6 +1414,9 @@ class SelfTest(unittest.TestCase):
 
     def test_cpu(self):
         self.group(cpu_cases, tmp=True)
+
+    def test_acpi(self):
+        self.group(acpi_cases, tmp=True)
 
     def test_record(self):
         self.group(record_cases, tmp=True)
