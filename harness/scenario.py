@@ -359,16 +359,28 @@ def parse_size(text):
     return int(m.group(1)) << {'': 0, 'K': 10, 'M': 20, 'G': 30}[m.group(2)]
 
 
+# topology = "NAME": the devices and disks of scenarios/topologies/NAME.toml
+# (what is plugged where: ids, drivers, properties, BDFs; never an
+# outcome), with this file's entries merged over them by id as below, so
+# that scenarios sharing a machine's topology state only their
+# expectations.  without = ["ID", ...] leaves some of the topology's
+# entries out of this scenario.  A topology may build on another the same
+# way (topology, without, and entries merged by id).
+#
 # extends = "NAME": the scenario is NAME's (a file beside it) with this
 # file's keys over it, so that a variant states only what differs:
 # - a top-level key replaces NAME's (steps, cmdline, iommu, qemu, ...);
 # - a [[device]], [[disk]] or [[hotplug]] whose id NAME has is merged into
 #   NAME's: its keys replace those of NAME's entry, its expect keys those
-#   of NAME's expect; an id NAME lacks is added after NAME's;
+#   of NAME's expect; an id NAME lacks is added after NAME's, or where its
+#   place key says: "first", or "after ID" (QEMU creates devices in the
+#   order of its command line, and a vIOMMU translates only the devices
+#   created after it);
 # - [[check]] entries and [log] rules are added to NAME's: a variant can
 #   add expectations, never drop one;
 # - description is the file's own (required), and xfail and pending,
 #   which say how this very file's boot fails today, are never inherited.
+# A scenario names a topology or extends another, not both.
 NOT_INHERITED = ('description', 'xfail', 'pending')
 MERGED_BY_ID = ('device', 'disk', 'hotplug')
 
@@ -382,9 +394,19 @@ def _read_toml(path):
 
 
 def _resolve(path, seen=()):
-    """The TOML of a scenario file with what it extends merged under it."""
+    """The TOML of a scenario file with its topology, or what it extends,
+    merged under it."""
     raw = _read_toml(path)
     parent = raw.pop('extends', None)
+    topology = raw.pop('topology', None)
+    without = raw.pop('without', None)
+    if parent is not None and topology is not None:
+        raise ScenarioError(f'{path}: a scenario names a topology or '
+                            f'extends another, not both')
+    if without is not None and topology is None:
+        raise ScenarioError(f'{path}: without needs a topology')
+    if topology is not None:
+        return _merge(path, _topology(path, topology, without), raw)
     if parent is None:
         return raw
     if not isinstance(parent, str) or not re.fullmatch(r'[\w.-]+', parent):
@@ -395,6 +417,57 @@ def _resolve(path, seen=()):
         raise ScenarioError(f'{path}: extends "{parent}" loops back')
     base = _resolve(ppath, seen + (os.path.realpath(path),))
     return _merge(path, base, raw)
+
+
+TOPOLOGY_KEYS = ('device', 'disk', 'hotplug')
+OUTCOME_KEYS = ('expect', 'expect_on')
+
+
+def _topology(path, name, without, seen=()):
+    """The entries of topology file name (and of the topology it builds
+    on), less the ids of without."""
+    if not isinstance(name, str) or not re.fullmatch(r'[\w.-]+', name):
+        raise ScenarioError(f'{path}: topology names a file of '
+                            f'scenarios/topologies, without .toml')
+    tdir = os.path.join(os.path.dirname(path), 'topologies') \
+        if not seen else os.path.dirname(path)
+    tpath = os.path.join(tdir, name + '.toml')
+    if os.path.realpath(tpath) in seen:
+        raise ScenarioError(f'{path}: topology "{name}" loops back')
+    topo = _read_toml(tpath)
+    under, under_without = topo.pop('topology', None), topo.pop('without',
+                                                               None)
+    for key, entries in topo.items():
+        if key not in TOPOLOGY_KEYS or not isinstance(entries, list):
+            raise ScenarioError(f'{tpath}: unknown key "{key}" (a topology '
+                                f'has only [[device]], [[disk]] and [[hotplug]], and '
+                                f'the topology and without it builds on)')
+        for e in entries:
+            if not isinstance(e, dict) or 'id' not in e:
+                raise ScenarioError(f'{tpath}: {key}: every entry needs '
+                                    f'an id')
+            if any(k in e for k in OUTCOME_KEYS):
+                raise ScenarioError(f'{tpath}: {key} "{e["id"]}": a '
+                                    f'topology says what is plugged, not '
+                                    f'what comes of it (no expect)')
+    if under is not None:
+        base = _topology(tpath, under, under_without,
+                         seen + (os.path.realpath(tpath),))
+        topo = {key: _merge_by_id(f'{tpath}: {key}', base.get(key, []),
+                                  topo.get(key, []))
+                for key in TOPOLOGY_KEYS if key in base or key in topo}
+    elif under_without is not None:
+        raise ScenarioError(f'{tpath}: without needs a topology')
+    if without is None:
+        return topo
+    ids = [e['id'] for entries in topo.values() for e in entries]
+    if not isinstance(without, list) or \
+            any(i not in ids for i in without) or \
+            len(set(without)) != len(without):
+        raise ScenarioError(f'{path}: without lists ids of topology '
+                            f'"{name}" ({", ".join(ids)}), each once')
+    return {key: [e for e in entries if e['id'] not in without]
+            for key, entries in topo.items()}
 
 
 def _merge(path, base, over):
@@ -418,14 +491,18 @@ def _merge(path, base, over):
 
 def _merge_by_id(where, base, over):
     out = [copy.deepcopy(e) for e in base]
-    ids = {e.get('id'): i for i, e in enumerate(out) if isinstance(e, dict)}
     for e in over:
         if not isinstance(e, dict) or 'id' not in e:
             raise ScenarioError(f'{where}: every entry needs an id')
+        ids = [x.get('id') for x in out]
         if e['id'] not in ids:
-            out.append(e)
+            e = dict(e)
+            out.insert(_place(where, e.pop('place', None), ids), e)
             continue
-        mine = out[ids[e['id']]]
+        if 'place' in e:
+            raise ScenarioError(f'{where}: "{e["id"]}" is already '
+                                f'plugged: place is for a new entry')
+        mine = out[ids.index(e['id'])]
         for k, v in e.items():
             if k == 'expect' and isinstance(v, dict) and \
                     isinstance(mine.get('expect'), dict):
@@ -433,6 +510,19 @@ def _merge_by_id(where, base, over):
             else:
                 mine[k] = v
     return out
+
+
+def _place(where, place, ids):
+    """The index a new entry goes to: "first", "after ID" or the end."""
+    if place is None:
+        return len(ids)
+    if place == 'first':
+        return 0
+    words = place.split() if isinstance(place, str) else []
+    if len(words) != 2 or words[0] != 'after' or words[1] not in ids:
+        raise ScenarioError(f'{where}: place "{place}" is not "first" or '
+                            f'"after ID" with the ID of an earlier entry')
+    return ids.index(words[1]) + 1
 
 
 def load(path):

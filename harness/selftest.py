@@ -31,6 +31,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import tomllib
 import unittest
 
 import acpi
@@ -950,6 +951,110 @@ def extends_cases(case, tmp):
              f'bad extends {i}: "{err}" lacks "{msg}"')
 
 
+def topology_cases(case, tmp):
+    """topology: a scenario's devices and disks come from a file of
+    topologies/ (which may build on another), merged by id with the
+    scenario's own, placed where place says, less those of without; a
+    topology says what is plugged, never what comes of it."""
+    tdir = os.path.join(tmp, 'topologies')
+    os.makedirs(tdir, exist_ok=True)
+    files = {
+        'a': '[[device]]\nid = "b1"\ndriver = "pxb-pcie"\n'
+             'props = "bus_nr=0x10,bus=pcie.0,addr=0x3"\n'
+             '[[disk]]\nid = "d1"\nbus = "pcie.0"\nbdf = "0000:00:06.0"\n'
+             '[[disk]]\nid = "d3"\nbus = "pcie.0"\n',
+        'b': 'topology = "a"\nwithout = ["d3"]\n'
+             '[[device]]\nid = "rp"\ndriver = "pcie-root-port"\n'
+             'props = "bus=b1,chassis=1,addr=0x0"\nplace = "first"\n'
+             '[[disk]]\nid = "d2"\nbus = "rp"\nplace = "after d1"\n',
+        'loop1': 'topology = "loop2"\n',
+        'loop2': 'topology = "loop1"\n',
+        'outcome': '[[disk]]\nid = "d1"\nbus = "pcie.0"\n'
+                   'expect = { group = "none", dma = "pass" }\n',
+        'extra': 'cmdline = "x"\n',
+    }
+    for name, text in files.items():
+        with open(os.path.join(tdir, name + '.toml'), 'w') as f:
+            f.write(text)
+    head = 'description = "t"\narch = "x86_64"\nmachine = "q35"\n'
+    own = ('[[disk]]\nid = "d1"\n'
+           'expect = { group = "none", dma = "pass" }\n'
+           '[[disk]]\nid = "d0"\nbus = "pcie.0"\nplace = "first"\n'
+           'expect = { group = "none", dma = "pass" }\n'
+           '[[disk]]\nid = "d2"\n'
+           'expect = { group = "none", dma = "pass" }\n')
+    sc, err = load_text(tmp, 't.toml', head + 'topology = "b"\n' + own)
+    case(sc is not None and
+         [d['id'] for d in sc['device']] == ['rp', 'b1'] and
+         [d['id'] for d in sc['disk']] == ['d0', 'd1', 'd2'] and
+         (sc['disk'][1]['bus'], sc['disk'][1]['bdf'],
+          sc['disk'][1]['expect']) ==
+         ('pcie.0', '0000:00:06.0', {'group': 'none', 'dma': 'pass'}) and
+         not any('place' in d for d in sc['device'] + sc['disk']),
+         f'topology merged as {sc and (sc["device"], sc["disk"])}: {err}')
+    sc, err = load_text(tmp, 't.toml', head + 'topology = "a"\n'
+                        'without = ["b1", "d3"]\n' + own.split('[[disk]]\nid = "d0"')[0])
+    case(sc is not None and not sc.get('device') and
+         [d['id'] for d in sc['disk']] == ['d1'],
+         f'without leaves the listed entries out: {sc}: {err}')
+    bad = [
+        ('topology = "nothere"\n', 'nothere.toml'),
+        ('topology = "../a"\n', 'topology names a file'),
+        ('topology = "loop1"\n', 'loops back'),
+        ('topology = "outcome"\n', 'not what comes of it'),
+        ('topology = "extra"\n', 'unknown key "cmdline"'),
+        ('topology = "a"\nextends = "p"\n', 'not both'),
+        ('without = ["d1"]\n', 'without needs a topology'),
+        ('topology = "a"\nwithout = ["d9"]\n', 'without lists ids'),
+        ('topology = "a"\nwithout = ["d1", "d1"]\n', 'each once'),
+        ('topology = "a"\n[[disk]]\nid = "d1"\nplace = "first"\n',
+         'place is for a new entry'),
+        ('topology = "a"\n[[disk]]\nid = "d9"\nbus = "pcie.0"\n'
+         'place = "after d8"\n', 'place "after d8"'),
+        ('topology = "a"\n[[disk]]\nid = "d9"\nbus = "pcie.0"\n'
+         'place = "last"\n', 'place "last"'),
+        ('[[disk]]\nid = "d9"\nbus = "pcie.0"\nplace = "first"\n'
+         'expect = { group = "none", dma = "pass" }\n',
+         'unknown key "place"'),
+    ]
+    for i, (text, msg) in enumerate(bad):
+        sc, err = load_text(tmp, 't.toml', head + text)
+        case(sc is None and msg in (err or ''),
+             f'bad topology {i}: "{err}" lacks "{msg}"')
+
+
+def entries_written(path):
+    """The [[device]], [[disk]] and [[hotplug]] entries a file writes out
+    (with a driver or a bus), as comparable text, outcomes aside."""
+    with open(path, 'rb') as f:
+        raw = tomllib.load(f)
+    return {json.dumps([key] + sorted(
+        (k, v) for k, v in e.items()
+        if k not in ('expect', 'expect_on', 'place')), default=str)
+        for key in scn.MERGED_BY_ID for e in raw.get(key, [])
+        if 'driver' in e or 'bus' in e}
+
+
+def repeat_cases(case):
+    """No two files of scenarios/ or bench/ (their topologies/ included)
+    write out the same list of devices: two entries written the same way in
+    two files belong in a topology both name."""
+    d = launch.ROOT
+    paths = [os.path.join(d, top, sub, f)
+             for top in ('scenarios', 'bench') for sub in ('', 'topologies')
+             for f in sorted(os.listdir(os.path.join(d, top, sub)))
+             if f.endswith('.toml')]
+    written = {p: entries_written(p) for p in paths}
+    for i, a in enumerate(paths):
+        again = [(os.path.relpath(b, d), len(written[a] & written[b]))
+                 for b in paths[i + 1:] if len(written[a] & written[b]) > 1]
+        case(not again, f'{os.path.relpath(a, d)} writes out entries '
+             f'the same way as (file, entries): {again}')
+    case(len(paths) > 35 and all(written[p] for p in paths if
+                                 '/topologies/' in p),
+         f'the files read: {len(paths)}')
+
+
 def survival_cases(case, tmp):
     """Never leak a guest, never crash the run: QEMU is killed whatever
     ends the wait for it; a harness exception while booting or judging
@@ -1427,6 +1532,12 @@ class SelfTest(unittest.TestCase):
 
     def test_extends(self):
         self.group(extends_cases, tmp=True)
+
+    def test_topology(self):
+        self.group(topology_cases, tmp=True)
+
+    def test_no_repeated_devices(self):
+        self.group(repeat_cases)
 
     def test_judges(self):
         self.group(load_judges)
