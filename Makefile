@@ -38,6 +38,7 @@ KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
 .PHONY: all deps tree tree-% export kernels kernel-% kernel-deb12-% \
 	initramfs demo boot check check-all gates check-bisect test-harness \
+	outgoing \
 	clean distclean bench bench-kernel-% bench-kernel-deb12-%
 
 all: check
@@ -93,10 +94,21 @@ $(BUILD)/iommu_report-%: $(REPORT_SRC)
 	@mkdir -p $(BUILD)
 	$(CC_$*) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
+# x86_64 guests also get a shell, Debian's static busybox (make deps), and
+# the admin guide's recipe that lists every PCI device with standard
+# tools, taken word for word from the mainline tree (harness/recipe.py).
+BUSYBOX := /bin/busybox
+RECIPE_RST := $(MAINLINE)/Documentation/admin-guide/iommu-domains.rst
+SHELL_ARGS_x86_64 := --busybox $(BUSYBOX) --recipe $(RECIPE_RST)
+
+$(RECIPE_RST):
+	@echo "error: $@ is missing: the admin guide comes with the mainline series (make tree)" >&2; exit 1
+
 $(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
-		$(BUILD)/iommu_report-% $(H)/initramfs.py $(H)/cpio.py
-	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* \
-		$(BUILD)/iommu_report-$* $@
+		$(BUILD)/iommu_report-% $(H)/initramfs.py $(H)/cpio.py \
+		$(H)/recipe.py $(RECIPE_RST)
+	python3 $(H)/initramfs.py $(SHELL_ARGS_$*) $(BUILD)/vbinit-$* \
+		$(BUILD)/kselftest-$* $(BUILD)/iommu_report-$* $@
 
 # The binaries are named too: the harness self-test runs the x86_64 one.
 initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(a))
@@ -161,6 +173,14 @@ check-all: deps
 
 gates: deps tree
 	@python3 $(H)/check.py --only gates
+
+# The series as its sender would mail it (build/outgoing/BASE/), with the
+# sender's own identity (GIT_AUTHOR_NAME/GIT_AUTHOR_EMAIL or git config;
+# refused when unset or a placeholder), each patch's To/Cc from
+# get_maintainer.pl, checked with git am and checkpatch --strict as sent.
+# Nothing sends mail.
+outgoing: deps tree-$(BASE)
+	@python3 $(H)/outgoing.py --base $(BASE)
 
 # Every patch of the base's series in turn builds for x86_64
 # (bisectability); the record is the base's (harness/bases.py).

@@ -192,6 +192,19 @@ def gate_checks(base, every, selftests):
         return [harness_error(named('gate', base), e)]
 
 
+def outgoing_checks():
+    """make outgoing's rewriting, run with a test sender into a folder of
+    its own: the mail applies to the base and carries only the sender."""
+    try:
+        import outgoing
+        return outgoing.prepare(bases.DEFAULT, outgoing.TEST_SENDER,
+                                os.path.join(ROOT, 'build', 'outgoing-check',
+                                             bases.DEFAULT),
+                                with_checkpatch=False)
+    except Exception as e:         # pylint: disable=broad-except
+        return [harness_error('outgoing', e)]
+
+
 def kernel_targets(scs, every, chosen):
     """The make targets of the kernels a run boots: each base's KUnit
     arches and the arches of the scenarios booted on it."""
@@ -249,6 +262,8 @@ def main():
             print(f'>> static gates over {where.rel(where.patches)}/ '
                   f'({base})', flush=True)
             results += gate_checks(base, a.all, base == chosen[0])
+            if base == bases.DEFAULT:
+                results += outgoing_checks()
     if a.only in (None, 'kunit'):
         for base in chosen:
             print(f'>> KUnit boots ({base})', flush=True)

@@ -29,8 +29,8 @@ def _entry(ino, name, mode, data=b'', rdev=(0, 0)):
 
 
 def archive(entries, first_ino=FIRST_INO):
-    """entries: list of (name, kind, data); kind is 'dir', 'file', 'exec'
-    or 'chr' (data is then (major, minor)).
+    """entries: list of (name, kind, data); kind is 'dir', 'file', 'exec',
+    'chr' (data is then (major, minor)) or 'link' (data is the target).
 
     Returns the archive as bytes, trailer included."""
     out = b''
@@ -41,6 +41,8 @@ def archive(entries, first_ino=FIRST_INO):
             out += _entry(ino, name, stat.S_IFCHR | 0o600, rdev=data)
         elif kind == 'exec':
             out += _entry(ino, name, stat.S_IFREG | 0o755, data)
+        elif kind == 'link':
+            out += _entry(ino, name, stat.S_IFLNK | 0o777, data)
         else:
             out += _entry(ino, name, stat.S_IFREG | 0o644, data)
     return out + _entry(first_ino + len(entries) + 1, 'TRAILER!!!', 0)

@@ -13,8 +13,9 @@ PKGS=(
 	python3 xz-utils rsync git
 	# arm64 kernel and static guest program
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	# guests
-	qemu-system-x86 qemu-system-arm qemu-efi-aarch64
+	# guests; busybox-static: the x86_64 guests' shell for the admin
+	# guide's recipe (Makefile, harness/recipe.py)
+	qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static
 	# static gates; spatch compiles the kernel's script:ocaml rules with
 	# ocamlopt, which the coccinelle package does not pull in
 	sparse coccinelle ocaml-nox

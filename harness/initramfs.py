@@ -4,16 +4,23 @@ kselftest binary as /vb/kselftest (the guest's last step runs it), the
 series' report tool as /vb/iommu_report, and any further programs, each
 as /vb/<its name>.
 
-Usage: initramfs.py INIT KSELFTEST REPORT [PROGRAM...] OUTPUT
+Usage: initramfs.py [--busybox BUSYBOX --recipe RST] INIT KSELFTEST REPORT
+                    [PROGRAM...] OUTPUT
 
 /dev/console is in the archive because the kernel opens it for init's
 standard streams before init can mount devtmpfs.  The per-boot plan is a
 second archive appended by boot.py, into /vb.
+
+With --busybox BUSYBOX --recipe RST, the archive also holds a static
+busybox as /bin/busybox (with /bin links for the applets the recipe uses)
+and, as /vb/recipe.sh, the admin guide's recipe that lists every PCI
+device with standard tools, taken from the page RST (recipe.py).
 """
 import os
 import sys
 
 import cpio
+import recipe
 
 
 def read(path):
@@ -21,8 +28,21 @@ def read(path):
         return f.read()
 
 
+def shell_entries(busybox, rst):
+    """/bin/busybox, its applets' links and the recipe."""
+    with open(rst) as f:
+        script = recipe.extract(f.read())
+    return ([('bin', 'dir', b''), ('bin/busybox', 'exec', read(busybox))] +
+            [(f'bin/{a}', 'link', b'busybox') for a in recipe.APPLETS] +
+            [(recipe.SCRIPT.lstrip('/'), 'file', script.encode())])
+
+
 def main():
-    init, kselftest, report, *extra = sys.argv[1:-1]
+    args = sys.argv[1:-1]
+    shell = []
+    if args[:1] == ['--busybox'] and args[2:3] == ['--recipe']:
+        shell, args = shell_entries(args[1], args[3]), args[4:]
+    init, kselftest, report, *extra = args
     data = cpio.archive([
         ('dev', 'dir', b''), ('dev/console', 'chr', (5, 1)),
         ('proc', 'dir', b''), ('sys', 'dir', b''),
@@ -30,7 +50,7 @@ def main():
         ('vb', 'dir', b''), ('vb/kselftest', 'exec', read(kselftest)),
         ('vb/iommu_report', 'exec', read(report))] +
         [(f'vb/{os.path.basename(p).rsplit("-", 1)[0]}', 'exec', read(p))
-         for p in extra])
+         for p in extra] + shell)
     with open(sys.argv[-1], 'wb') as f:
         f.write(data)
 

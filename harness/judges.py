@@ -4,6 +4,7 @@ import re
 
 import dmadata
 import ktap
+import recipe
 import records
 import scenario as scn
 
@@ -191,6 +192,8 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
             judge_stress(j, sc, recs, n, step.split()[1:])
         if step.split()[:2] == ['exec', REPORT_TOOL]:
             judge_report_tool(j, sc, recs, n)
+        if step == recipe.STEP:
+            judge_recipe(j, recs, n)
     if scn.KSELFTEST_STEP in scn.steps(sc):
         j.add('kselftest', scn.kselftest_expect(sc), kselftest_result(recs))
     bad, missing = log_findings(console, sc)
@@ -293,6 +296,41 @@ def judge_report_tool(j, sc, recs, n):
     if prev is None or not rows:
         diffs = ['no-report' if prev is None else 'no-table']
     j.add(f'iommu_report@{n}', [], diffs[:6])
+
+
+def judge_recipe(j, recs, n):
+    """The admin guide's recipe, run as step n, lists every PCI device of
+    the guest's last report before it, and no other, each with the same
+    driver, group, group type and iommu_translation state ('-' where the
+    report says none).  The request column is the recipe's own read of a
+    file the report does not read; it is only required to be there."""
+    rec = next((r for r in recs if r['kind'] == 'step' and
+                r.get('step') == str(n)), None)
+    rows = recipe.rows(rec.get('output', []) if rec else [])
+    prev = max((int(r['step']) for r in recs if r['kind'] == 'dev' and
+                int(r['step']) < n), default=None)
+    devs = [r for r in recs if r['kind'] == 'dev' and int(r['step']) == prev]
+    diffs = [f'{bdf}:extra' for bdf in rows
+             if bdf not in {d['bdf'] for d in devs}]
+    for dev in devs:
+        row = rows.get(dev['bdf'])
+        if row is None:
+            diffs.append(f'{dev["bdf"]}:' + ('missing' if dev['bdf'] not in
+                                              rows else 'malformed'))
+            continue
+        dash = {'none': '-'}
+        want = {'DRIVER': dash.get(dev['driver'], dev['driver']),
+                'GROUP': dash.get(dev['group'], dev['group']),
+                'TYPE': dash.get(dev['type'], dev['type']),
+                'TRANSLATION': dev['state']}
+        if dev['group'] == 'none':
+            want['TYPE'] = '-'
+        diffs += [f'{dev["bdf"]}:{col}={row[col]}!={val}'
+                  for col, val in want.items() if row[col] != val]
+    if prev is None or not devs:
+        diffs = ['no-report']
+    j.add(f'recipe.rc@{n}', '0', rec['rc'] if rec else 'not-reported')
+    j.add(f'recipe@{n}', [], diffs[:6])
 
 
 def dma_result(rec, meta, image):

@@ -40,9 +40,12 @@ import cpio
 import boot
 import dmadata
 import gates
+import initramfs
 import judges
 import ktap
 import launch
+import outgoing
+import recipe
 import records
 import scenario as scn
 import supervise
@@ -565,6 +568,44 @@ def load_judges(case):
     case(judges.report_rows(table)['0000:21:00.0']['REASON'] ==
          "outside every DMAR unit's scope", 'report tool: reason kept whole')
 
+    # The admin guide's recipe: its lines against the last report.
+    devs = [{'kind': 'dev', 'step': '1', 'bdf': '0000:10:00.0',
+             'driver': 'pcieport', 'group': '0', 'type': 'DMA-FQ',
+             'state': 'managed'},
+            {'kind': 'dev', 'step': '1', 'bdf': '0000:21:00.0',
+             'driver': 'none', 'group': 'none', 'type': 'none',
+             'state': 'undescribed'}]
+    lines = ['0000:10:00.0 pcieport    0     DMA-FQ   none      managed',
+             '0000:21:00.0 -           -     -        none      undescribed']
+
+    def listed(out, rc='0'):
+        j = judges.Judge()
+        recs = devs + [{'kind': 'step', 'step': '4', 'name': 'exec',
+                        'rc': rc, 'output': out}]
+        judges.judge_recipe(j, recs, 4)
+        return [(c['name'], c['got']) for c in j.checks
+                if c['got'] != c['want']]
+
+    case(listed(lines) == [], f'recipe: agreeing lines pass: '
+         f'{listed(lines)}')
+    for i, (out, want) in enumerate([
+            (lines[:1], ['0000:21:00.0:missing']),
+            (lines + ['0000:00:1f.0 - - - none undescribed'],
+             ['0000:00:1f.0:extra']),
+            ([lines[0].replace('DMA-FQ', 'DMA   '), lines[1]],
+             ['0000:10:00.0:TYPE=DMA!=DMA-FQ']),
+            ([lines[0], lines[1].replace('undescribed', 'managed')],
+             ['0000:21:00.0:TRANSLATION=managed!=undescribed']),
+            ([lines[0].replace('pcieport', '-'), lines[1]],
+             ['0000:10:00.0:DRIVER=-!=pcieport']),
+            ([lines[0], lines[1].replace(' none ', ' ')],
+             ['0000:21:00.0:malformed']),
+            ([], ['0000:10:00.0:missing', '0000:21:00.0:missing'])]):
+        got = listed(out)
+        case(got == [('recipe@4', want)], f'recipe {i}: {got} != {want}')
+    case(listed(lines, rc='127') == [('recipe.rc@4', '127')],
+         'recipe: a failing shell fails')
+
 
 KTAP = '''[    1.0] KTAP version 1
 [    1.0] 1..3
@@ -949,6 +990,93 @@ def extends_cases(case, tmp):
         sc, err = load_text(tmp, 'c.toml', text)
         case(sc is None and msg in (err or ''),
              f'bad extends {i}: "{err}" lacks "{msg}"')
+
+
+def recipe_cases(case, tmp):
+    """The recipe is the one literal block of the admin guide (in the
+    mainline tree) that loops over /sys/bus/pci/devices; the initramfs
+    holds it with busybox and the links of the applets it uses."""
+    rst = os.path.join(launch.ROOT, 'build', 'linux', recipe.RST)
+    try:
+        with open(rst) as f:
+            text = f.read()
+        script = recipe.extract(text)
+    except (OSError, recipe.RecipeError) as e:
+        case(False, f'recipe: {e}')
+        return
+    case(script.startswith('for dev in /sys/bus/pci/devices/*; do\n') and
+         script.endswith('done\n') and 'iommu_translation' in script and
+         not script.startswith(' '), f'recipe extracted as {script!r}')
+    one = text[text.index('    for dev in'):text.index('    done\n') + 9]
+    for i, bad in enumerate((text.replace(one, ''), text + '\n::\n\n' + one)):
+        try:
+            recipe.extract(bad)
+            case(False, f'recipe {i}: not one block, yet extracted')
+        except recipe.RecipeError as e:
+            case('not one' in str(e), f'recipe {i}: {e}')
+    busybox = os.path.join(tmp, 'busybox')
+    with open(busybox, 'wb') as f:
+        f.write(b'bb')
+    names = [n for n, _, _ in initramfs.shell_entries(busybox, rst)]
+    case(names[:2] == ['bin', 'bin/busybox'] and
+         all(f'bin/{a}' in names for a in recipe.APPLETS) and
+         'vb/recipe.sh' in names, f'initramfs shell entries: {names}')
+    data = cpio.archive([('bin/sh', 'link', b'busybox')])
+    mode = int(data[14:22], 16)
+    case(mode == 0o120777 and b'bin/sh\0' in data and b'busybox' in data,
+         f'cpio: a link entry has mode {mode:o}')
+
+
+def outgoing_cases(case):
+    """make outgoing: the sender comes from the environment or git config
+    and a placeholder is refused; an exported patch gets the sender as
+    From: and signer, To: and Cc: among its headers, the rest unchanged."""
+    ok = {'GIT_AUTHOR_NAME': 'Ada Sender', 'GIT_AUTHOR_EMAIL': 'ada@mail.dev'}
+    case(outgoing.sender(ok) == 'Ada Sender <ada@mail.dev>',
+         'outgoing: the environment names the sender')
+    cfg = {'user.name': 'Cy Config', 'user.email': 'cy@config.org'}.get
+    case(outgoing.sender({}, cfg) == 'Cy Config <cy@config.org>',
+         'outgoing: git config names the sender')
+    for i, (name, email, msg) in enumerate([
+            ('', '', 'no sender'),
+            ('vbypass developers', 'dev@vbypass.invalid', 'placeholder'),
+            ('A', 'a@host.example', 'placeholder'),
+            ('A', 'a@example.com', 'placeholder'),
+            ('A', 'a@sub.example.org', 'placeholder'),
+            ('A', 'a@x.test', 'placeholder'),
+            ('A', '1+a@users.noreply.github.com', 'placeholder'),
+            ('A', 'a-at-host', 'placeholder'),
+            ('A <b@c.dev>', 'a@mail.dev', 'placeholder')]):
+        try:
+            got = outgoing.sender({'GIT_AUTHOR_NAME': name,
+                                   'GIT_AUTHOR_EMAIL': email},
+                                  lambda key: '')
+        except outgoing.SenderError as e:
+            got = str(e)
+        case(msg in got, f'outgoing: sender {i} ({name} <{email}>): {got}')
+    who = 'Ada Sender <ada@mail.dev>'
+    text = ('From 0000000000000000000000000000000000000000 Mon Sep 17 '
+            '00:00:00 2001\n'
+            f'From: {outgoing.PLACEHOLDER}\n'
+            'Date: Tue, 1 Dec 2026 22:00:00 +0000\n'
+            'Subject: [PATCH 01/02] iommu: Do a thing\n\n'
+            'Body.\n\n'
+            f'Signed-off-by: {outgoing.PLACEHOLDER}\n---\n'
+            ' a | 1 +\n')
+    out = outgoing.rewrite(text, who, ['M One <m1@a.dev>', 'M Two <m2@a.dev>'],
+                           ['list@lists.dev'])
+    head, _, body = out.partition('\n\n')
+    case(f'From: {who}\nTo: M One <m1@a.dev>,\n M Two <m2@a.dev>\n'
+         'Cc: list@lists.dev\nDate:' in head and 'Subject: [PATCH 01/02]'
+         in head and body.startswith('Body.') and
+         f'Signed-off-by: {who}\n' in body and
+         outgoing.PLACEHOLDER_DOMAIN not in out,
+         f'outgoing: a patch rewritten as {out!r}')
+    try:
+        outgoing.rewrite(text.replace(outgoing.PLACEHOLDER, who), who, [], [])
+        case(False, 'outgoing: a patch without the placeholder rewritten')
+    except outgoing.SenderError as e:
+        case('not an exported patch' in str(e), f'outgoing: {e}')
 
 
 def topology_cases(case, tmp):
@@ -1553,6 +1681,12 @@ class SelfTest(unittest.TestCase):
 
     def test_gate(self):
         self.group(gate_cases)
+
+    def test_outgoing(self):
+        self.group(outgoing_cases)
+
+    def test_recipe(self):
+        self.group(recipe_cases, tmp=True)
 
     def test_cpio(self):
         """cpio archives are reproducible."""
