@@ -33,7 +33,7 @@ CC_arm64 := aarch64-linux-gnu-gcc
 # them.
 MAINLINE := $(BUILD)/linux
 KSELFTESTS := $(MAINLINE)/tools/testing/selftests
-KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_group_type.c
+KSELFTEST_SRC := $(KSELFTESTS)/iommu_groups/iommu_groups.c
 KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 
 .PHONY: all deps tree tree-% export kernels kernel-% kernel-deb12-% \
@@ -69,8 +69,7 @@ kernel-%: tree-mainline
 kernels: $(addprefix kernel-,$(ARCHES))
 
 # Kept after the initramfs is built: the harness self-test runs it too.
-.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-% $(BUILD)/iommu_report-% \
-	$(BUILD)/dma_map_benchmark-%
+.PRECIOUS: $(BUILD)/vbinit-% $(BUILD)/kselftest-% $(BUILD)/dma_map_benchmark-%
 
 $(BUILD)/vbinit-%: guest/vbinit.c
 	@mkdir -p $(BUILD)
@@ -84,16 +83,6 @@ $(BUILD)/kselftest-%: $(KSELFTEST_SRC) $(KSELFTESTS)/kselftest_harness.h
 	@mkdir -p $(BUILD)
 	$(CC_$*) $(KSELFTEST_CFLAGS) -o $@ $<
 
-# The series' report tool, run by the scenarios that check its table.
-REPORT_SRC := $(MAINLINE)/tools/iommu/iommu_report.c
-
-$(REPORT_SRC):
-	@echo "error: $@ is missing: iommu_report comes with the mainline series (make tree)" >&2; exit 1
-
-$(BUILD)/iommu_report-%: $(REPORT_SRC)
-	@mkdir -p $(BUILD)
-	$(CC_$*) -static -O2 -Wall -Wextra -Werror -o $@ $<
-
 # x86_64 guests also get a shell, Debian's static busybox (make deps), and
 # the admin guide's recipe that lists every PCI device with standard
 # tools, taken word for word from the mainline tree (harness/recipe.py).
@@ -105,10 +94,10 @@ $(RECIPE_RST):
 	@echo "error: $@ is missing: the admin guide comes with the mainline series (make tree)" >&2; exit 1
 
 $(BUILD)/initramfs-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
-		$(BUILD)/iommu_report-% $(H)/initramfs.py $(H)/cpio.py \
-		$(H)/recipe.py $(RECIPE_RST)
+		$(H)/initramfs.py $(H)/cpio.py $(H)/recipe.py $(RECIPE_RST) \
+		guest/spoil-sysfs.sh
 	python3 $(H)/initramfs.py $(SHELL_ARGS_$*) $(BUILD)/vbinit-$* \
-		$(BUILD)/kselftest-$* $(BUILD)/iommu_report-$* $@
+		$(BUILD)/kselftest-$* $@
 
 # The binaries are named too: the harness self-test runs the x86_64 one.
 initramfs: $(foreach a,$(ARCHES),$(BUILD)/initramfs-$(a).cpio $(BUILD)/vbinit-$(a))
@@ -125,10 +114,9 @@ $(BUILD)/dma_map_benchmark-%: $(DMA_BENCH_SRC)
 	$(CC_$*) -static -O2 -Wall -I $(BUILD)/bench-include -o $@ $<
 
 $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
-		$(BUILD)/iommu_report-% $(BUILD)/dma_map_benchmark-% \
-		$(H)/initramfs.py $(H)/cpio.py
+		$(BUILD)/dma_map_benchmark-% $(H)/initramfs.py $(H)/cpio.py
 	python3 $(H)/initramfs.py $(BUILD)/vbinit-$* $(BUILD)/kselftest-$* \
-		$(BUILD)/iommu_report-$* $(BUILD)/dma_map_benchmark-$* $@
+		$(BUILD)/dma_map_benchmark-$* $@
 
 bench-kernel-%: tree-mainline
 	@BASE=mainline $(H)/build-kernel.sh $* bench

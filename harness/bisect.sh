@@ -7,8 +7,8 @@
 # backport/deb12/bisect-verified: harness/bases.py), which the 'bisect'
 # gate of make check compares with the series it is given.  The build
 # digest (gates.build_digest()) leaves out what no build reads: messages,
-# Documentation/ and MAINTAINERS, so a change to those alone keeps the
-# record.  Run it before exporting a series whose code changed (it takes
+# Documentation/, MAINTAINERS and the kselftests (tools/testing/selftests/),
+# so a change to those alone keeps the record.  Run it before exporting a series whose code changed (it takes
 # one incremental build per patch, too long for CI's budget as the series
 # grows).
 set -euo pipefail

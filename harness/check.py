@@ -23,6 +23,8 @@ Usage: check.py [--all] [--only gates|kunit|scenarios|selftest]
 """
 import argparse
 import os
+import re
+import subprocess
 import sys
 import time
 import traceback
@@ -205,6 +207,42 @@ def outgoing_checks():
         return [harness_error('outgoing', e)]
 
 
+def host_kselftest_check():
+    """The series' kselftest on this machine's own kernel, built and
+    installed through the kselftest framework (lib.mk, make install as
+    kselftest_install does) and run by the installed run_kselftest.sh: it
+    checks invariants that hold on any kernel, so here, without an IOMMU
+    and without the series, it must pass or skip, never fail."""
+    name = 'kselftest.host'
+    out = os.path.join(ROOT, 'build', 'kselftest-host')
+    inst = os.path.join(out, 'install')
+    try:
+        subprocess.run(
+            ['make', '-s', '-C', os.path.join(ROOT, bases.BASES[bases.DEFAULT].tree, 'tools',
+                                              'testing', 'selftests'),
+             'TARGETS=iommu_groups', f'O={out}', f'INSTALL_PATH={inst}',
+             'install'], check=True, capture_output=True, text=True,
+            timeout=300)
+        run = subprocess.run([os.path.join(inst, 'run_kselftest.sh'),
+                              '-c', 'iommu_groups'],
+                             cwd=inst, capture_output=True, text=True,
+                             timeout=120)
+    except subprocess.CalledProcessError as e:
+        return [(name, 'fail', f'make install failed: '
+                 f'{(e.stderr or e.stdout).strip()[-300:]}')]
+    except Exception as e:         # pylint: disable=broad-except
+        return [harness_error(name, e)]
+    verdict = [ln for ln in run.stdout.splitlines()
+               if re.match(r'(not )?ok \d+ selftests: iommu_groups: '
+                           r'iommu_groups\b', ln)]
+    if len(verdict) != 1 or verdict[0].startswith('not ok'):
+        return [(name, 'fail', (verdict or ['no verdict'])[0] +
+                 f' (rc={run.returncode})')]
+    inner = [ln.strip('# ') for ln in run.stdout.splitlines()
+             if ln.startswith('# ok ') or ln.startswith('# not ok ')]
+    return [(name, 'pass', f'{verdict[0]}; ' + '; '.join(inner))]
+
+
 def kernel_targets(scs, every, chosen):
     """The make targets of the kernels a run boots: each base's KUnit
     arches and the arches of the scenarios booted on it."""
@@ -256,6 +294,7 @@ def main():
     results = []
     if a.only in (None, 'selftest'):
         results += selftest_checks()
+        results += host_kselftest_check()
     if a.only in (None, 'gates'):
         for base in chosen:
             where = gates.where(base)

@@ -487,7 +487,7 @@ def series_digest(w):
 
 # Paths that no kernel build reads: a patch's changes to them, like its
 # message, cannot make a patch build or fail to build.
-NOT_BUILT = re.compile(r'Documentation/|MAINTAINERS$')
+NOT_BUILT = re.compile(r'Documentation/|MAINTAINERS$|tools/testing/selftests/')
 
 
 def build_input(text):
@@ -537,7 +537,7 @@ def gate_bisect(w):
         return 'fail', (f'{rec} is for another series: run '
                         f'{w.bisect_cmd()}')
     what = ('the code of this very series (its build digest matches; '
-            'messages and Documentation/ may differ)'
+            'messages, Documentation/ and kselftests may differ)'
             if kind == 'build-sha256' else
             'this very series (its digest matches)')
     return 'pass', (f'recorded: {rec} says {w.bisect_cmd()} built every '

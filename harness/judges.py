@@ -97,8 +97,8 @@ def plug_result(recs, hid, host):
 
 
 def kselftest_result(recs):
-    """pass (exit 0), skip (exit 4), or how it failed, with the names of
-    the failing tests from its TAP output."""
+    """pass (exit 0), skip (exit 4), "fail: " and the names of the failing
+    tests from its TAP output (exit 1, KSFT_FAIL), or how else it ended."""
     rec = next((r for r in recs if r['kind'] == 'kselftest'), None)
     if rec is None:
         return 'not-run'
@@ -107,6 +107,8 @@ def kselftest_result(recs):
     _, tests = ktap.parse('\n'.join(r['line'] for r in recs
                                     if r['kind'] == 'ktap'))
     failed = [name for name, t in tests.items() if not t['ok']]
+    if rec['rc'] == '1' and failed:
+        return 'fail: ' + ', '.join(failed)
     return f'fail(rc={rec["rc"]})' + (': ' + ', '.join(failed)
                                       if failed else '')
 
@@ -190,8 +192,6 @@ def judge(sc, recs, console, rc, images_meta, images, plugged):
     for n, step in enumerate(scn.steps(sc), 1):
         if step.split()[0] == 'stress':
             judge_stress(j, sc, recs, n, step.split()[1:])
-        if step.split()[:2] == ['exec', REPORT_TOOL]:
-            judge_report_tool(j, sc, recs, n)
         if step == recipe.STEP:
             judge_recipe(j, recs, n)
     if scn.KSELFTEST_STEP in scn.steps(sc):
@@ -248,54 +248,6 @@ def judge_stress(j, sc, recs, n, args):
     r = next((r for r in recs if r['kind'] == 'step' and
               r.get('step') == str(n)), None)
     j.add(f'stress.rc@{n}', 'ok', r['rc'] if r else 'not-reported')
-
-
-# The series' report tool (tools/iommu), as the initramfs holds it.
-REPORT_TOOL = '/vb/iommu_report'
-
-
-def report_rows(lines):
-    """iommu_report's table: {BDF: {COLUMN: value}}; the reason, last,
-    may contain blanks."""
-    if not lines or not lines[0].startswith('DEVICE'):
-        return {}
-    cols = lines[0].split()
-    rows = {}
-    for line in lines[1:]:
-        vals = line.split(None, len(cols) - 1)
-        if len(vals) == len(cols):
-            rows[vals[0]] = dict(zip(cols, vals))
-    return rows
-
-
-def judge_report_tool(j, sc, recs, n):
-    """iommu_report run as step n lists every device of the guest's last
-    report before it, with the same group, group type and translation."""
-    rec = next((r for r in recs if r['kind'] == 'step' and
-                r.get('step') == str(n)), None)
-    rows = report_rows(rec.get('output', []) if rec else [])
-    prev = max((int(r['step']) for r in recs if r['kind'] == 'dev' and
-                int(r['step']) < n), default=None)
-    diffs = []
-    for dev in (r for r in recs if r['kind'] == 'dev' and
-                int(r['step']) == prev):
-        row = rows.get(dev['bdf'])
-        if row is None:
-            diffs.append(f'{dev["bdf"]}:missing')
-            continue
-        grouped = dev['group'] != 'none'
-        want = {'GROUP': dev['group'] if grouped else '-',
-                'TYPE': dev['type'] if grouped else '-'}
-        if grouped:
-            want['TRANSLATION'] = 'managed'
-        elif row['TRANSLATION'] == 'managed':
-            want['TRANSLATION'] = 'not managed'
-        for col, val in want.items():
-            if row.get(col) != val:
-                diffs.append(f'{dev["bdf"]}:{col}={row.get(col)}!={val}')
-    if prev is None or not rows:
-        diffs = ['no-report' if prev is None else 'no-table']
-    j.add(f'iommu_report@{n}', [], diffs[:6])
 
 
 def judge_recipe(j, recs, n):
