@@ -34,6 +34,9 @@ class Base:
     # panic_sys_info= and calls panic_print= deprecated; 6.12 has only
     # the bitmask (0x40 all_bt, 0x80 blocked_tasks).
     panic_info_cmdline: str = 'panic_print=0xc0'
+    # The topic series the export splits the series into (a TOML file,
+    # relative to the repository: harness/cover.py), or '' for one series.
+    topics: str = ''
 
 
 def obj_dir(base, what):
@@ -58,7 +61,8 @@ BASES = {
                  '7.3~rc7-1~exp1, Debian experimental)',
         verify='build/verify', record='series/bisect-verified',
         kunit_cmdline='kunit.enable=1 kunit.autorun=1',
-        panic_info_cmdline='panic_sys_info=all_bt,blocked_tasks'),
+        panic_info_cmdline='panic_sys_info=all_bt,blocked_tasks',
+        topics='series/topics.toml'),
     'deb12': Base(
         name='deb12', tree='build/linux-deb12', patches='backport/deb12',
         package='linux-source-6.12', version='6.12.117-1~deb12u1',

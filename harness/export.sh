@@ -1,6 +1,8 @@
 #!/bin/bash
 # Write the series from the commits of a kernel tree (base..HEAD):
 #   export.sh [TREE [OUTDIR]]
+# One series with its cover letter, or, for a base with a topics file
+# (harness/bases.py), a folder per topic series (harness/cover.py).
 # Deterministic: the same commits give byte-identical files (zero commit
 # ids, no signature, fixed base-commit, stable names), so a stale or
 # hand-edited series shows up as a diff.
@@ -13,6 +15,14 @@ out=${2:-$PATCHES}
 n=$(g -C "$tree" rev-list --count base..HEAD)
 mkdir -p "$out"
 rm -f "$out"/*.patch "$out/series"
+# A base split into topic series (harness/bases.py): a folder per topic.
+find "$out" -mindepth 1 -maxdepth 1 -type d -regex '.*/[0-9]+-[a-z0-9-]+' \
+	-exec rm -rf {} +
+if python3 "$ROOT/harness/cover.py" --has-topics; then
+	python3 "$ROOT/harness/cover.py" --topics "$tree" "$out"
+	echo "exported $n patch(es) in $(find "$out" -mindepth 1 -maxdepth 1 -type d | wc -l) topic series to $(realpath --relative-to="$ROOT" "$out" 2>/dev/null || echo "$out")"
+	exit 0
+fi
 if [ "$n" -gt 0 ]; then
 	g -C "$tree" format-patch -q --zero-commit --no-signature --base=base \
 		--no-cover-letter -o "$out" base..HEAD >/dev/null

@@ -499,6 +499,10 @@ def build_input(text):
     for ln in text[:end if end >= 0 else len(text)].split('\n'):
         if ln.startswith('diff --git '):
             keep = not NOT_BUILT.match(ln.split()[-1][2:])
+        # The base information that git format-patch --base ends the
+        # first message with: where the series goes, not what it builds.
+        elif ln.startswith(('base-commit: ', 'prerequisite-patch-id: ')):
+            keep = False
         if keep:
             out.append(ln)
     return '\n'.join(out)

@@ -5,10 +5,11 @@ Usage: outgoing.py [--base BASE] [--out DIR]
 
 patches/ (make export) carries a fixed placeholder author so that the
 drift gate can compare exports byte for byte; nobody can send that.  This
-writes the base's series again into build/outgoing/BASE/ (or DIR) with
+writes the base's series again into build/outgoing/BASE/ (or DIR), laid
+out as patches/ is (on mainline a folder per topic series), with
 the sender's own identity: From: and the Signed-off-by: trailer of every
 patch, To: (maintainers) and Cc: (reviewers, lists) per patch from
-scripts/get_maintainer.pl, their union on the cover letter.  Then it
+scripts/get_maintainer.pl, on a cover letter the union over its series.  Then it
 checks exactly those files: git am onto the base in a scratch worktree
 (build/outgoing/BASE-verify), the sender as author and signer of every commit
 it makes, no placeholder address left, and checkpatch --strict as the
@@ -21,8 +22,10 @@ as .invalid, .example, .test or example.com, or the series' own
 placeholder author).
 """
 import argparse
+import glob
 import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -106,42 +109,53 @@ def rewrite(text, who, to, cc):
 
 
 def write(w, out, who):
-    """build/outgoing/BASE/ from the base's patches/; its series file."""
-    os.makedirs(out, exist_ok=True)
-    for f in os.listdir(out):
-        os.remove(os.path.join(out, f))
+    """build/outgoing/BASE/ from the base's patches/, laid out as it is
+    (a folder per topic series where the base has topics), and its series
+    file.  A cover letter's To: and Cc: are the union of its folder's."""
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
     pats = gates.series(w)
-    people = [recipients(w.tree, p) for p in pats]
-    union = ([], [])
-    for to, cc in people:
-        union[0].extend(x for x in to if x not in union[0])
-        union[1].extend(x for x in cc if x not in union[1])
-    cover_letter = os.path.join(w.patches, '0000-cover-letter.patch')
-    for src, (to, cc) in [(cover_letter, union)] + list(zip(pats, people)):
+    people = {p: recipients(w.tree, p) for p in pats}
+    folders = {os.path.dirname(p) for p in pats} or {w.patches}
+    for folder in sorted(folders):
+        union = ([], [])
+        for p in pats:
+            if os.path.dirname(p) == folder:
+                for mine, theirs in zip(union, people[p]):
+                    mine.extend(x for x in theirs if x not in mine)
+        for c in glob.glob(os.path.join(folder, '*0000-cover-letter.patch')):
+            people[c] = union
+    for src, (to, cc) in people.items():
         with open(src) as f:
             text = rewrite(f.read(), who, to, cc)
-        with open(os.path.join(out, os.path.basename(src)), 'w') as f:
+        dst = os.path.join(out, os.path.relpath(src, w.patches))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        with open(dst, 'w') as f:
             f.write(text)
-    with open(os.path.join(out, 'series'), 'w') as f:
-        f.write(''.join(os.path.basename(p) + '\n' for p in pats))
+    shutil.copy(os.path.join(w.patches, 'series'), out)
 
 
 def check(w, who, with_checkpatch=True):
     """[(name, status, detail)] of the outgoing files of w."""
     res = []
     err = gates.make_verify_tree(w)
+    pats = gates.series(w)
+    topics = sorted({os.path.dirname(os.path.relpath(p, w.patches))
+                     for p in pats} - {''})
     res.append(('outgoing.git-am', 'fail' if err else 'pass',
-                err or f'{len(gates.series(w))} patch(es) apply to the '
-                'base with git am'))
+                err or f'{len(pats)} patch(es) apply to the base with git '
+                'am' + (f', topic series after topic series '
+                        f'({", ".join(topics)})' if topics else '')))
     if err:
         return res
     log = gates.git(w, 'log', '--format=%an <%ae>%x00%B%x01', 'base..HEAD')
     bad = [c.split('\0')[1].split('\n')[0] for c in log.split('\1')[:-1]
            if not c.strip().startswith(who) or
            f'Signed-off-by: {who}' not in c]
-    leftover = [f for f in os.listdir(w.patches) if f.endswith('.patch')
-                and PLACEHOLDER_DOMAIN in
-                open(os.path.join(w.patches, f)).read()]
+    leftover = [os.path.relpath(f, w.patches) for f in
+                glob.glob(os.path.join(w.patches, '**', '*.patch'),
+                          recursive=True)
+                if PLACEHOLDER_DOMAIN in open(f).read()]
     res.append(('outgoing.identity', 'fail' if bad or leftover else 'pass',
                 f'commits not authored and signed off by {who}: {bad}; '
                 f'files naming the placeholder: {leftover}'

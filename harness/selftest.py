@@ -38,6 +38,7 @@ import acpi
 import bases
 import cpio
 import boot
+import cover
 import dmadata
 import gates
 import initramfs
@@ -893,10 +894,15 @@ def build_record_cases(case, fake, rec):
             DIGEST_PATCH.replace('+doc', '+other doc'),
             DIGEST_PATCH.replace('+F: x', '+F: y'),
             DIGEST_PATCH.replace('+int t;', '+int u;'),
-            DIGEST_PATCH.replace('2.39.5', '2.40.0')]
+            DIGEST_PATCH.replace('2.39.5', '2.40.0'),
+            # The base information of a series' first message (topic
+            # series carry it in their cover letters instead).
+            DIGEST_PATCH.replace('\n-- \n', '\nbase-commit: ' + 'a' * 40 +
+                                 '\nprerequisite-patch-id: ' + 'b' * 40 +
+                                 '\n-- \n')]
     case(all(digest_of(t) == one for t in same),
-         'messages, docs, MAINTAINERS and kselftests leave the build '
-         'digest alone')
+         'messages, docs, MAINTAINERS, kselftests and base information '
+         'leave the build digest alone')
     st, det = gates.gate_bisect(fake)
     case(st == 'pass' and 'build digest' in det,
          f'a docs-only change keeps the record: {det}')
@@ -1061,6 +1067,129 @@ def outgoing_cases(case):
         case(False, 'outgoing: a patch without the placeholder rewritten')
     except outgoing.SenderError as e:
         case('not an exported patch' in str(e), f'outgoing: {e}')
+
+
+def topic_cases(case, tmp):
+    """Topic series: the mainline series is all of its topics, in order;
+    a topics file is checked and each fault named; the export writes a
+    folder per topic whose cover letter names the earlier topics' patches
+    as prerequisites; make outgoing keeps the folders, each cover letter
+    addressed to its own topic's recipients."""
+    path = cover.topics_file('mainline')
+    version, topics = cover.load_topics(path)
+    case(version == 2 and [t['name'] for t in topics] ==
+         ['fixes', 'requests', 'pci-list', 'gaps'] and
+         cover.topics_file('deb12') is None,
+         f'topics: mainline is split, the backport is not: {topics}')
+    w = gates.where('mainline')
+    listed = [os.path.relpath(p, w.patches) for p in gates.series(w)]
+    want, i = [], 0
+    for k, t in enumerate(topics, 1):
+        want += [f'{k}-{t["name"]}'] * t['patches']
+    case(len(listed) == len(want) and
+         all(p.startswith(d + '/') for p, d in zip(listed, want)),
+         f'topics: patches/series is the topics, in order: {listed[:2]}...')
+    good = ('version = 2\n[[topic]]\nname = "fixes"\npatches = 2\n'
+            'change-id = "a"\n[[topic]]\nname = "requests"\npatches = 1\n'
+            'change-id = "b"\n')
+    bad = {
+        'no version': (good.replace('version = 2\n', ''), 'version'),
+        'unknown key': ('colour = 1\n' + good, 'unknown key'),
+        'duplicate': (good.replace('"requests"', '"fixes"'), 'name "fixes"'),
+        'bad name': (good.replace('"requests"', '"Requests"'), 'name'),
+        'no patches': (good.replace('patches = 1', 'patches = 0'), 'patches'),
+        'no cover text': (good.replace('"requests"', '"nosuch"'),
+                          'series/cover-nosuch.txt'),
+        'extra key': (good.replace('change-id = "b"', 'change-id = "b"\n'
+                                   'base = "x"'), 'exactly'),
+        'no topic': ('version = 2\n', 'no [[topic]]'),
+    }
+    tfile = os.path.join(tmp, 'topics.toml')
+    for what, (text, msg) in bad.items():
+        with open(tfile, 'w') as f:
+            f.write(text)
+        try:
+            cover.load_topics(tfile)
+            got = 'accepted'
+        except cover.TopicError as e:
+            got = str(e)
+        case(msg in got and 'topics.toml' in got, f'topics: {what}: {got}')
+    # A tree of three commits over base, split 2 + 1.
+    tree = os.path.join(tmp, 'tree')
+    os.makedirs(tree)
+    env = dict(os.environ, GIT_AUTHOR_NAME='vbypass developers',
+               GIT_AUTHOR_EMAIL='dev@vbypass.invalid',
+               GIT_COMMITTER_NAME='vbypass harness',
+               GIT_COMMITTER_EMAIL='harness@vbypass.invalid',
+               GIT_AUTHOR_DATE='2026-12-01T00:00:00Z',
+               GIT_COMMITTER_DATE='2026-12-01T00:00:00Z')
+
+    def git(*args):
+        subprocess.run(['git', '-C', tree, *args], check=True, env=env,
+                       capture_output=True)
+    git('init', '-q')
+    for i, name in enumerate(['base', 'one', 'two', 'three']):
+        with open(os.path.join(tree, f'{name}.c'), 'w') as f:
+            f.write(f'int {name};\n')
+        git('add', '.')
+        git('commit', '-q', '-m', f'x: Add {name}\n\nBody {i}.')
+        if name == 'base':
+            git('tag', 'base')
+    with open(tfile, 'w') as f:
+        f.write(good)
+    out = os.path.join(tmp, 'out')
+    os.makedirs(out)
+    folders = cover.export_topics(tree, out, tfile)
+    files = {d: sorted(os.listdir(os.path.join(out, d))) for d in folders}
+    case(folders == ['1-fixes', '2-requests'] and
+         [len(v) for v in files.values()] == [3, 2],
+         f'topics: a folder per topic, cover letter and patches: {files}')
+    with open(os.path.join(out, 'series')) as f:
+        series = [ln.strip() for ln in f if not ln.startswith('#')]
+    case(series == ['1-fixes/v2-0001-x-Add-one.patch',
+                    '1-fixes/v2-0002-x-Add-two.patch',
+                    '2-requests/v2-0001-x-Add-three.patch'],
+         f'topics: the series file lists them in order: {series}')
+    letters = [open(os.path.join(out, d, 'v2-0000-cover-letter.patch')).read()
+               for d in folders]
+    first = open(os.path.join(out, '1-fixes', 'v2-0001-x-Add-one.patch')).read()
+    case('Subject: [PATCH v2 0/2] ' in letters[0] and
+         'Subject: [PATCH v2 0/1] ' in letters[1] and
+         letters[0].count('prerequisite-patch-id: ') == 0 and
+         letters[1].count('prerequisite-patch-id: ') == 2 and
+         all('base-commit: ' in t for t in letters) and
+         'base-commit' not in first and 'x: Add three' in letters[1] and
+         'x: Add one' not in letters[1] and 'change-id: b\n' in letters[1],
+         'topics: each cover letter has its topic, its base and the '
+         'earlier topics as prerequisites')
+    with open(tfile, 'w') as f:
+        f.write(good.replace('patches = 1', 'patches = 2'))
+    try:
+        cover.export_topics(tree, os.path.join(tmp, 'out2'), tfile)
+        got = 'accepted'
+    except cover.TopicError as e:
+        got = str(e)
+    case('take 4 patch(es), the series has 3' in got,
+         f'topics: a count that is not the series: {got}')
+    # make outgoing keeps the folders; each cover letter goes to its own
+    # folder's recipients (get_maintainer.pl stood in for by the name).
+    fake = gates.Where('mainline', tree, os.path.join(tmp, 'v'), out,
+                       os.path.join(tmp, 'rec'))
+    real = outgoing.recipients
+    outgoing.recipients = lambda t, p: (
+        [f'M {os.path.basename(os.path.dirname(p))} <m@a.dev>'], [])
+    try:
+        sent = os.path.join(tmp, 'sent')
+        outgoing.write(fake, sent, 'Ada Sender <ada@mail.dev>')
+    finally:
+        outgoing.recipients = real
+    c2 = open(os.path.join(sent, '2-requests',
+                           'v2-0000-cover-letter.patch')).read()
+    case(sorted(os.listdir(sent)) == ['1-fixes', '2-requests', 'series'] and
+         'To: M 2-requests <m@a.dev>\n' in c2 and '1-fixes' not in c2 and
+         'From: Ada Sender <ada@mail.dev>' in c2,
+         'outgoing: the topic folders kept, each cover letter to its '
+         'topic\'s recipients')
 
 
 def topology_cases(case, tmp):
@@ -1668,6 +1797,7 @@ class SelfTest(unittest.TestCase):
 
     def test_outgoing(self):
         self.group(outgoing_cases)
+        self.group(topic_cases, tmp=True)
 
     def test_recipe(self):
         self.group(recipe_cases, tmp=True)
