@@ -182,6 +182,28 @@ def base_block(cover_text):
     return '\n'.join(lines[start:end]) + '\n'
 
 
+def stable_patch_id(tree, commit):
+    """git patch-id --stable of a commit, as a reader computes it from the
+    posted patch (git 2.39's format-patch --base writes other ids for
+    some commits, which no reader can reproduce)."""
+    diff = subprocess.run(['git', '-C', tree, 'show', '--format=', commit],
+                          check=True, capture_output=True).stdout
+    ids = subprocess.run(['git', 'patch-id', '--stable'], input=diff,
+                         check=True, capture_output=True).stdout.split()
+    return ids[0].decode()
+
+
+def prerequisite_block(tree, base, upto, block):
+    """The base information block for a topic after upto: git's
+    base-commit: line, then the stable patch id of every commit of
+    base..upto, in order."""
+    first = block.split('\n', 1)[0]
+    commits = git(tree, 'rev-list', '--reverse', f'{base}..{upto}').split()
+    return first + '\n' + ''.join(
+        f'prerequisite-patch-id: {stable_patch_id(tree, c)}\n'
+        for c in commits)
+
+
 def export_topics(tree, out, path):
     """Write the topic series of path into out: a folder per topic and
     out/series.  Returns the folders' names."""
@@ -203,7 +225,8 @@ def export_topics(tree, out, path):
             f'{lo}..{hi}')
         cover = os.path.join(d, f'v{version}-0000-cover-letter.patch')
         with open(cover) as f:
-            block = base_block(f.read())
+            block = prerequisite_block(tree, 'base', lo,
+                                       base_block(f.read()))
         with open(cover, 'w') as f:
             f.write(letter(tree, d, f'cover-{t["name"]}.txt', lo, hi,
                            t['change-id'], f'PATCH v{version}', block,

@@ -40,6 +40,11 @@ PLACEHOLDER = cover.AUTHOR
 PLACEHOLDER_DOMAIN = PLACEHOLDER.split('@')[1].rstrip('>')
 PLACEHOLDER_ID = re.compile(r'[^\n<]*<[^\n>@]*@' +
                             re.escape(PLACEHOLDER_DOMAIN) + '>')
+# The placeholder author's name alone, as a cover letter's shortlog
+# heads its patches with it ("vbypass developers (5):").
+PLACEHOLDER_NAME = PLACEHOLDER.split(' <')[0]
+SHORTLOG_AUTHOR = re.compile(r'^' + re.escape(PLACEHOLDER_NAME) +
+                             r'( \(\d+\):)$', re.M)
 # Domains that name no one (RFC 2606, RFC 6761), and the suffix GitHub
 # gives addresses it keeps private.
 RESERVED = re.compile(r'(^|\.)(invalid|example|test|localhost|local|'
@@ -105,6 +110,9 @@ def rewrite(text, who, to, cc):
     # The trailers, and the cover letter's signature.
     body = re.sub(r'^(Signed-off-by: )?' + PLACEHOLDER_ID.pattern + '$',
                   lambda m: (m.group(1) or '') + who, body, flags=re.M)
+    # A cover letter's shortlog names the author without an address.
+    name = who.split(' <')[0]
+    body = SHORTLOG_AUTHOR.sub(lambda m: name + m.group(1), body)
     return head + sep + body
 
 
@@ -135,6 +143,12 @@ def write(w, out, who):
     shutil.copy(os.path.join(w.patches, 'series'), out)
 
 
+def placeholder_left(text):
+    """Whether an outgoing file still names the placeholder: its
+    address, or its name heading a shortlog."""
+    return PLACEHOLDER_DOMAIN in text or bool(SHORTLOG_AUTHOR.search(text))
+
+
 def check(w, who, with_checkpatch=True):
     """[(name, status, detail)] of the outgoing files of w."""
     res = []
@@ -155,7 +169,7 @@ def check(w, who, with_checkpatch=True):
     leftover = [os.path.relpath(f, w.patches) for f in
                 glob.glob(os.path.join(w.patches, '**', '*.patch'),
                           recursive=True)
-                if PLACEHOLDER_DOMAIN in open(f).read()]
+                if placeholder_left(open(f).read())]
     res.append(('outgoing.identity', 'fail' if bad or leftover else 'pass',
                 f'commits not authored and signed off by {who}: {bad}; '
                 f'files naming the placeholder: {leftover}'

@@ -1062,6 +1062,14 @@ def outgoing_cases(case):
          f'Signed-off-by: {who}\n' in body and
          outgoing.PLACEHOLDER_DOMAIN not in out,
          f'outgoing: a patch rewritten as {out!r}')
+    letter = text.replace('Body.', 'Cover.\n\nvbypass developers (2):\n'
+                          '  iommu: Do a thing\n  iommu: Do another')
+    out = outgoing.rewrite(letter, who, [], [])
+    case('\nAda Sender (2):\n  iommu: Do a thing\n' in out and
+         not outgoing.placeholder_left(out) and
+         outgoing.placeholder_left(letter.replace(outgoing.PLACEHOLDER,
+                                                  who)),
+         f'outgoing: a cover letter\'s shortlog names the sender: {out!r}')
     try:
         outgoing.rewrite(text.replace(outgoing.PLACEHOLDER, who), who, [], [])
         case(False, 'outgoing: a patch without the placeholder rewritten')
@@ -1162,6 +1170,17 @@ def topic_cases(case, tmp):
          'x: Add one' not in letters[1] and 'change-id: b\n' in letters[1],
          'topics: each cover letter has its topic, its base and the '
          'earlier topics as prerequisites')
+    # A reader checks the prerequisites against the posted patches.
+    posted = []
+    for name in series[:2]:
+        with open(os.path.join(out, name), 'rb') as f:
+            r = subprocess.run(['git', 'patch-id', '--stable'], input=f.read(),
+                               check=True, capture_output=True)
+        posted.append(r.stdout.split()[0].decode())
+    given = re.findall(r'^prerequisite-patch-id: (\S+)$', letters[1], re.M)
+    case(given == posted,
+         f'topics: the prerequisite ids are the posted patches\' '
+         f'git patch-id --stable: {given} vs {posted}')
     with open(tfile, 'w') as f:
         f.write(good.replace('patches = 1', 'patches = 2'))
     try:
