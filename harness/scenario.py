@@ -89,7 +89,7 @@ XAPIC_ID_MAX = 254
 
 TOP_KEYS = {
     'description': str, 'arch': str, 'machine': str, 'iommu': str,
-    'cmdline': str, 'smp': int, 'memory': str, 'firmware': str,
+    'cmdline': str, 'cmdline_on': dict, 'smp': int, 'memory': str, 'firmware': str,
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
     'hold_disks': str, 'kselftest': str,
     'qemu': (str, list), 'bases': list, 'backport': bool, 'apic_ids': list,
@@ -97,6 +97,9 @@ TOP_KEYS = {
     'log': dict, 'xfail': dict, 'pending': str,
 }
 REQUIRED = ('description', 'arch', 'machine')
+# cmdline_on: { BASE = "..." } replaces cmdline on one base, whose kernel
+# spells a parameter another way (the deb12 backport carries v1's
+# pci=iommu_passthrough=); for_base() applies it.
 # expect_on: { BASE = { KEY = VALUE, ... } } replaces some of expect's
 # values on one base, where that base's kernel does something else for a
 # reason of its own (a comment says which); for_base() applies it.
@@ -268,10 +271,27 @@ def _check_expect_on(where, item, keys):
         _check_expect(at, {**item['expect'], **over}, keys)
 
 
+def _check_cmdline_on(path, sc):
+    """cmdline_on: per base, a command line that replaces cmdline's: each
+    base known, each a string that differs from cmdline."""
+    for base, line in sc.get('cmdline_on', {}).items():
+        at = f'{path}: cmdline_on.{base}'
+        if base not in bases.BASES:
+            raise ScenarioError(f'{at}: no base "{base}"')
+        if not isinstance(line, str):
+            raise ScenarioError(f'{at}: must be a string')
+        if line == sc.get('cmdline', ''):
+            raise ScenarioError(f'{at}: the same as cmdline')
+
+
 def for_base(sc, base):
-    """The scenario as judged on a base: a copy whose devices' and disks'
-    expect_on values for that base replace their expect values."""
+    """The scenario as judged on a base: a copy whose cmdline_on and
+    devices' and disks' expect_on values for that base replace cmdline and
+    their expect values."""
     out = thaw(sc)
+    lines = out.pop('cmdline_on', {})
+    if base in lines:
+        out['cmdline'] = lines[base]
     for kind in ('device', 'disk', 'hotplug'):
         for item in out.get(kind, []):
             if 'expect_on' in item:
@@ -535,6 +555,7 @@ def load(path):
     name = os.path.splitext(os.path.basename(path))[0]
     sc = _resolve(path)
     _check_keys(path, sc, TOP_KEYS, REQUIRED)
+    _check_cmdline_on(path, sc)
     if sc['arch'] not in ARCHES:
         raise ScenarioError(f'{path}: unknown arch "{sc["arch"]}"')
     arch = ARCHES[sc['arch']]

@@ -64,6 +64,12 @@ expect = { group = "none", dma = "pass" }
 
 # (mutation of GOOD, text the error must contain)
 BAD = [
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\n'
+                  'cmdline_on = { deb13 = "a=1" }\n'), 'no base "deb13"'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\n'
+                  'cmdline_on = { deb12 = 1 }\n'), 'must be a string'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\ncmdline = "a=1"\n'
+                  'cmdline_on = { deb12 = "a=1" }\n'), 'the same as cmdline'),
     (GOOD.replace('machine = "q35"\n', ''), 'missing "machine"'),
     (GOOD + 'machin = "q35"\n', 'unknown key "machin"'),
     (GOOD.replace('x86_64', 'mips'), 'unknown arch'),
@@ -1696,6 +1702,22 @@ class SelfTest(unittest.TestCase):
                 case('expect_on' in sc['disk'][0], 'for_base changed its input')
             except scn.ScenarioError as e:
                 case(False, f'expect_on scenario rejected: {e}')
+            # cmdline_on replaces its base's command line, and only its.
+            path = os.path.join(tmp, 'cmdline-on.toml')
+            with open(path, 'w') as f:
+                f.write(GOOD.replace('machine = "q35"\n',
+                                     'machine = "q35"\ncmdline = "a=1"\n'
+                                     'cmdline_on = { deb12 = "b=2" }\n'))
+            try:
+                sc = scn.load(path)
+                got = {b: scn.cmdline(scn.for_base(sc, b))
+                       for b in ('mainline', 'deb12')}
+                case(got == {'mainline': 'a=1', 'deb12': 'b=2'},
+                     f'cmdline_on applied as {got}')
+                case('cmdline_on' in sc and sc['cmdline'] == 'a=1',
+                     'for_base changed its input')
+            except scn.ScenarioError as e:
+                case(False, f'cmdline_on scenario rejected: {e}')
             # A loaded scenario is frozen; a variant goes through the checks.
             sc = scn.load(os.path.join(tmp, 'good.toml'))
             for change in (lambda: sc.update(name='x'),
