@@ -2,7 +2,8 @@
 /*
  * vbinit: the /init of the harness's guests.
  *
- * It reads the plan the host packed into the initramfs (/vb/plan), reports
+ * It reads the plan the host packed into the initramfs, or into the file
+ * system of the boot disk the guest runs from (/vb/plan), reports
  * every PCI device (group, group type, IOMMU, interrupt mode), runs the DMA
  * check on every disk the plan names, and writes all of it, line by line, to
  * the verdict channel the plan names (a UART or virtio console that carries
@@ -67,6 +68,7 @@
 
 struct disk {
 	char serial[64];
+	char file[64];		/* the boot disk: check this file, not the disk */
 	uint64_t size;		/* bytes, from the host's image */
 	uint64_t hash;		/* FNV-1a 64 of its data: host's, then ours */
 	uint64_t seed;		/* seed of the data the guest writes */
@@ -588,10 +590,14 @@ static int dma_fn(const void *arg, char *detail, size_t dlen)
 	uint64_t h = FNV_INIT, state = dk->seed, size = 0, off;
 	unsigned char *buf, *ref;
 	char path[64];
+	struct stat st;
 	int fd;
 
 	snprintf(detail, dlen, "ok");
-	snprintf(path, sizeof(path), "/dev/%s", job->blk);
+	if (dk->file[0])
+		snprintf(path, sizeof(path), "%s", dk->file);
+	else
+		snprintf(path, sizeof(path), "/dev/%s", job->blk);
 	if (posix_memalign((void **)&buf, 4096, CHUNK) ||
 	    posix_memalign((void **)&ref, 4096, CHUNK))
 		return 2;
@@ -600,7 +606,11 @@ static int dma_fn(const void *arg, char *detail, size_t dlen)
 		snprintf(detail, dlen, "open:%s", strerror(errno));
 		return 2;
 	}
-	if (ioctl(fd, BLKGETSIZE64, &size) || size != dk->size) {
+	if (dk->file[0])
+		size = fstat(fd, &st) ? 0 : (uint64_t)st.st_size;
+	else if (ioctl(fd, BLKGETSIZE64, &size))
+		size = 0;
+	if (size != dk->size) {
 		snprintf(detail, dlen, "size:%" PRIu64 "!=%" PRIu64, size,
 			 dk->size);
 		return 1;
@@ -1467,8 +1477,13 @@ static void add_disk(char *args)
 	if (ndisks == MAX_DISKS)
 		return;
 	dk = &disks[ndisks];
-	if (sscanf(args, "%63s %" SCNu64 " %" SCNx64 " %" SCNx64, dk->serial,
-		   &dk->size, &dk->hash, &dk->seed) == 4)
+	/*
+	 * "ID SIZE HASH SEED [FILE]": with FILE, the disk holds the file
+	 * system the guest runs from, and its check reads and writes that file.
+	 */
+	dk->file[0] = '\0';
+	if (sscanf(args, "%63s %" SCNu64 " %" SCNx64 " %" SCNx64 " %63s",
+		   dk->serial, &dk->size, &dk->hash, &dk->seed, dk->file) >= 4)
 		ndisks++;
 }
 

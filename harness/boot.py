@@ -29,6 +29,7 @@ import acpi
 import bases
 import cpio
 import dmadata
+import rootdisk
 import scenario as scn
 from arches import ARCHES
 from judges import console_excerpt, judge
@@ -62,23 +63,41 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
         return res
     images, meta = {}, {}
     rng = random.Random(seed)
+    root = scn.root_disk(sc)
     for disk in scn.disks(sc):
         path = os.path.join(run, f'{disk["id"]}.img')
+        if disk is root:
+            # Its data goes into its file system, below, once the plan is
+            # written: the same rng draws as for any disk.
+            path = os.path.join(run, f'{disk["id"]}.data')
         h, wseed = dmadata.make_image(path, disk['bytes'], rng)
         images[disk['id']] = path
         if disk['expect']['dma'] != 'skip':
             meta[disk['id']] = (disk['bytes'], h, wseed)
-    plan = make_plan(sc, meta, arch.channel_dev)
-    initrd = os.path.join(run, 'initramfs.cpio')
+    files = {root['id']: rootdisk.DATA_PATH} if root else {}
+    plan = make_plan(sc, meta, arch.channel_dev, files)
     with open(base_initramfs(sc['arch'], settings), 'rb') as f:
         common = f.read()
-    with open(initrd, 'wb') as f:
-        # The common archive holds /vb (and the kselftest in it).
-        f.write(common + cpio.archive([('vb/plan', 'file', plan.encode())],
-                                           cpio.PLAN_INO))
+    boot_args = ''
+    if root:
+        # No initramfs: the kernel mounts the boot disk and runs vbinit
+        # from it.
+        initrd = None
+        sig = rootdisk.signature(rng)
+        with open(images[root['id']], 'rb') as f:
+            data = f.read()
+        images[root['id']] = os.path.join(run, f'{root["id"]}.img')
+        rootdisk.make(images[root['id']], common, plan.encode(), data, sig)
+        boot_args = rootdisk.cmdline(sig)
+    else:
+        initrd = os.path.join(run, 'initramfs.cpio')
+        with open(initrd, 'wb') as f:
+            # The common archive holds /vb (and the kselftest in it).
+            f.write(common + cpio.archive(
+                [('vb/plan', 'file', plan.encode())], cpio.PLAN_INO))
     with open(os.path.join(run, 'plan'), 'w') as f:
         f.write(plan)
-    append = ' '.join(filter(None, [
+    append = ' '.join(filter(None, [boot_args, 
         f'console={arch.console}', 'panic=-1', 'hung_task_panic=1',
         arch.nmi_cmdline, bases.BASES[base].panic_info_cmdline,
         'kunit.enable=0', scn.cmdline(sc), extra_cmdline]))
@@ -117,6 +136,12 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
     if tap:
         with open(paths['kselftest.tap'], 'w') as f:
             f.write('\n'.join(tap) + '\n')
+    if root:
+        # Judged on the data file as the guest left it in its file system
+        # (a missing file fails its DMA check as a missing image would).
+        img = images[root['id']]
+        images[root['id']] = os.path.join(run, f'{root["id"]}.data')
+        rootdisk.extract(img, images[root['id']])
     checks = judge(sc, recs, console, rc, meta, images, plugger.results)
     checks.insert(1, {'name': 'boot.poweroff', 'want': 'clean',
                       'got': poweroff, 'ok': poweroff == 'clean'})

@@ -1,4 +1,5 @@
-"""A minimal writer of the cpio "newc" format the kernel unpacks.
+"""A minimal writer (and reader) of the cpio "newc" format the kernel
+unpacks.
 
 The guest's initramfs is a base archive (vbinit as /init) followed by a
 small per-boot archive carrying the plan; the kernel unpacks concatenated
@@ -46,3 +47,39 @@ def archive(entries, first_ino=FIRST_INO):
         else:
             out += _entry(ino, name, stat.S_IFREG | 0o644, data)
     return out + _entry(first_ino + len(entries) + 1, 'TRAILER!!!', 0)
+
+
+def entries(data):
+    """The entries of concatenated archives, as archive() takes them, in
+    order (a later entry of the same name replaces an earlier one where
+    the kernel unpacks them; the caller sees both).  Raises ValueError on
+    what is not newc."""
+    out, off = [], 0
+    while off + 110 <= len(data):
+        if data[off:off + 6] != b'070701':
+            if not data[off:].strip(b'\0'):
+                break           # padding after the last trailer
+            raise ValueError(f'no newc header at {off}')
+        fields = [int(data[off + 6 + 8 * i:off + 14 + 8 * i], 16)
+                  for i in range(13)]
+        mode, size, namesize = fields[1], fields[6], fields[11]
+        name = data[off + 110:off + 110 + namesize - 1].decode()
+        off += 110 + namesize
+        off += -off % 4
+        body = data[off:off + size]
+        off += size
+        off += -off % 4
+        if name == 'TRAILER!!!':
+            continue
+        fmt = stat.S_IFMT(mode)
+        if fmt == stat.S_IFDIR:
+            out.append((name, 'dir', b''))
+        elif fmt == stat.S_IFCHR:
+            out.append((name, 'chr', (fields[9], fields[10])))
+        elif fmt == stat.S_IFLNK:
+            out.append((name, 'link', body))
+        elif fmt == stat.S_IFREG:
+            out.append((name, 'exec' if mode & 0o111 else 'file', body))
+        else:
+            raise ValueError(f'{name}: unsupported mode {mode:o}')
+    return out

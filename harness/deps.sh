@@ -16,6 +16,8 @@ PKGS=(
 	# guests; busybox-static: the x86_64 guests' shell for the admin
 	# guide's recipe (Makefile, harness/recipe.py)
 	qemu-system-x86 qemu-system-arm qemu-efi-aarch64 busybox-static
+	# the boot disk's ext2 image and its data file (harness/rootdisk.py)
+	e2fsprogs
 	# static gates; spatch compiles the kernel's script:ocaml rules with
 	# ocamlopt, which the coccinelle package does not pull in
 	sparse coccinelle ocaml-nox

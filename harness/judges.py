@@ -1,5 +1,6 @@
 """Judge: a boot's records, console and disk images against the
 scenario's expectations, as named checks."""
+import os
 import re
 
 import dmadata
@@ -294,6 +295,8 @@ def dma_result(rec, meta, image):
     if rec['read'] != 'pass' or rec['write'] != 'pass':
         return f'read={rec["read"]},write={rec["write"]}:{rec["detail"]}'
     size, _, seed = meta
+    if not os.path.exists(image):
+        return 'host-image-missing'
     off = dmadata.verify_image(image, seed, size)
     if off is not None:
         return f'host-verify-mismatch@{off}'

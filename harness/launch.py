@@ -88,10 +88,14 @@ def plan_step(sc, step):
     return step
 
 
-def make_plan(sc, images_meta, out_dev):
+def make_plan(sc, images_meta, out_dev, files=None):
+    """The guest's plan.  files: {disk id: path} of disks whose DMA check
+    runs on a file of the guest's file system (the boot disk)."""
+    files = files or {}
     lines = [f'out {out_dev}', f'timeout {sc.get("io_timeout", 60)}']
     for did, (size, h, seed) in images_meta.items():
-        lines.append(f'disk {did} {size} {h:016x} {seed:016x}')
+        lines.append(f'disk {did} {size} {h:016x} {seed:016x}' +
+                     (f' {files[did]}' if did in files else ''))
     lines += [plan_step(sc, s) for s in scn.steps(sc)]
     return '\n'.join(lines) + '\n'
 

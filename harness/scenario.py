@@ -110,6 +110,11 @@ DEVICE_KEYS = {'id': str, 'driver': str, 'props': str, 'bdf': str,
                'expect': dict, 'expect_on': dict, 'external_facing': bool}
 DISK_KEYS = {'id': str, 'bus': str, 'props': str, 'size': str,
              'bdf': str, 'expect': dict, 'expect_on': dict}
+# root: the boot disk (rootdisk.py): the guest boots without an initramfs,
+# its root file system on this disk, whose DMA check runs on a file of
+# that file system (size is the file's).  One [[disk]] at most, x86_64
+# only (its test kernel builds ext2 in, configs/x86_64.config).
+BOOT_DISK_KEYS = {**DISK_KEYS, 'root': bool}
 # A [[hotplug]] may plug other functions of its slot first ("before"):
 # QEMU shows a multi-function slot to the guest when function 0 comes.
 HOTPLUG_KEYS = {**DISK_KEYS, 'before': list}
@@ -578,7 +583,8 @@ def load(path):
         ids.add(dev['id'])
     for i, disk in enumerate(sc.get('disk', [])):
         _check_disk(f'{path}: disk[{i}]', sc, disk, ids,
-                    ('id', 'bus', 'expect'))
+                    ('id', 'bus', 'expect'), BOOT_DISK_KEYS)
+    _check_root_disk(path, sc)
     for i, disk in enumerate(sc.get('hotplug', [])):
         where = f'{path}: hotplug[{i}]'
         _check_disk(where, sc, disk, ids, ('id', 'bus', 'bdf', 'expect'),
@@ -742,6 +748,24 @@ def _check_disk(where, sc, disk, ids, required, keys=None):
         raise ScenarioError(f'{where}: size must be a multiple of 64K')
 
 
+def _check_root_disk(path, sc):
+    roots = [d['id'] for d in sc.get('disk', []) if d.get('root')]
+    if len(roots) > 1:
+        raise ScenarioError(f'{path}: one boot disk at most (root = true '
+                            f'on {", ".join(roots)})')
+    if roots and sc['arch'] != 'x86_64':
+        raise ScenarioError(f'{path}: a boot disk needs x86_64 (only its '
+                            f'test kernel has ext2 built in)')
+    if roots and root_disk(sc)['expect']['dma'] == 'skip':
+        raise ScenarioError(f'{path}: the boot disk {roots[0]} needs its '
+                            f'DMA check')
+
+
+def root_disk(sc):
+    """The [[disk]] the guest boots from (root = true), or None."""
+    return next((d for d in sc.get('disk', []) if d.get('root')), None)
+
+
 def _dma_ids(sc):
     """Disks whose data the guest checks (their expect is not skip)."""
     return {d['id'] for d in disks(sc) if d['expect']['dma'] != 'skip'}
@@ -854,7 +878,8 @@ def external_facing_ports(sc):
 
 def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
               qmp_path, qemu=None, acpi_tables=()):
-    """The QEMU command line for a scenario (no environment assumed).
+    """The QEMU command line for a scenario (no environment assumed);
+    initrd None for a guest that boots from its boot disk.
     qemu: the binary and its own first arguments (default: the arch's
     QEMU on PATH, Debian's 7.2); acpi_tables: files of whole ACPI tables
     to add (QEMU's -acpitable file=)."""
@@ -868,7 +893,8 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
             '-chardev', f'file,id=con,path={console_path}',
             '-serial', 'chardev:con',
             '-qmp', f'unix:{qmp_path},server=on,wait=off',
-            '-kernel', kernel, '-initrd', initrd, '-append', append]
+            '-kernel', kernel, *(['-initrd', initrd] if initrd else []),
+            '-append', append]
     args += [a.format(path=out_path) for a in arch.channel_args]
     fw = sc.get('firmware', 'none')
     if fw != 'none':

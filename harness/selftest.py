@@ -27,6 +27,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -48,6 +49,7 @@ import launch
 import outgoing
 import recipe
 import records
+import rootdisk
 import scenario as scn
 import supervise
 
@@ -62,8 +64,25 @@ bus = "pcie.0"
 expect = { group = "none", dma = "pass" }
 '''
 
+# A second disk, for the boot disk's cases.
+DISK2 = '''[[disk]]
+id = "d1"
+bus = "pcie.0"
+root = true
+expect = { group = "none", dma = "pass" }
+'''
+
 # (mutation of GOOD, text the error must contain)
 BAD = [
+    (GOOD.replace('bus = "pcie.0"\n', 'bus = "pcie.0"\nroot = 1\n'),
+     '"root" must be bool'),
+    (GOOD.replace('bus = "pcie.0"\n', 'bus = "pcie.0"\nroot = true\n') +
+     DISK2, 'one boot disk at most (root = true on d0, d1)'),
+    (GOOD.replace('x86_64', 'arm64').replace('q35', 'virt') + DISK2,
+     'a boot disk needs x86_64'),
+    (GOOD.replace('machine =', 'dma_skip = "r"\nmachine =') +
+     DISK2.replace('dma = "pass"', 'dma = "skip"'),
+     'the boot disk d1 needs its DMA check'),
     (GOOD.replace('machine = "q35"\n', 'machine = "q35"\n'
                   'cmdline_on = { deb13 = "a=1" }\n'), 'no base "deb13"'),
     (GOOD.replace('machine = "q35"\n', 'machine = "q35"\n'
@@ -1844,13 +1863,64 @@ class SelfTest(unittest.TestCase):
         self.group(recipe_cases, tmp=True)
 
     def test_cpio(self):
-        """cpio archives are reproducible."""
+        """cpio archives are reproducible, and read back as written."""
         case = self.case
         entries = [('vb', 'dir', b''), ('vb/plan', 'file', b'x')]
         one = cpio.archive(entries)
         case(one == cpio.archive(entries) and
              one != cpio.archive(entries, cpio.PLAN_INO),
              'cpio: the same input gives the same bytes, call after call')
+        every = [('dev', 'dir', b''), ('dev/console', 'chr', (5, 1)),
+                 ('init', 'exec', b'\x7fELF' * 3), ('bin/sh', 'link', b'b'),
+                 ('vb/odd', 'file', b'12345')]
+        two = cpio.archive(every) + cpio.archive(entries, cpio.PLAN_INO)
+        case(cpio.entries(two) == every + entries,
+             'cpio: concatenated archives read back entry by entry')
+        try:
+            cpio.entries(b'070702' + two[6:])
+            case(False, 'cpio: a header that is not newc is read')
+        except ValueError:
+            pass
+
+    def test_rootdisk(self):
+        """The boot disk: partition, file system, plan and data."""
+        case = self.case
+        import random
+        rng = random.Random(3)
+        sig = rootdisk.signature(rng)
+        case(re.fullmatch(r'root=PARTUUID=[0-9a-f]{8}-01 rootfstype=ext2 rw '
+                          r'rootwait=60 init=/init', rootdisk.cmdline(sig))
+             is not None, 'boot disk: the kernel finds it by PARTUUID')
+        archive = cpio.archive([('vb', 'dir', b''), ('init', 'exec', b'i'),
+                                ('bin', 'dir', b''),
+                                ('bin/sh', 'link', b'busybox')])
+        data = dmadata.stream(9, 1 << 16)
+        with tempfile.TemporaryDirectory() as tmp:
+            img = os.path.join(tmp, 'root.img')
+            rootdisk.make(img, archive, b'out x\n', data, sig)
+            with open(img, 'rb') as f:
+                mbr = f.read(512)
+            start, count = struct.unpack_from('<II', mbr, 454)
+            case(mbr[510:] == b'\x55\xaa' and
+                 struct.unpack_from('<I', mbr, 440)[0] == sig and
+                 mbr[450] == 0x83 and start * 512 == rootdisk.OFFSET and
+                 (start + count) * 512 == os.path.getsize(img),
+                 'boot disk: one Linux partition, from 1 MiB to the end')
+            out = os.path.join(tmp, 'data')
+            case(rootdisk.extract(img, out) and
+                 initramfs.read(out) == data,
+                 'boot disk: its data file reads back from the image')
+            plan = os.path.join(tmp, 'plan')
+            r = subprocess.run([rootdisk.DEBUGFS, '-R',
+                                f'dump /vb/plan {plan}',
+                                f'{img}?offset={rootdisk.OFFSET}'],
+                               capture_output=True)
+            case(r.returncode == 0 and initramfs.read(plan) == b'out x\n',
+                 'boot disk: the plan is /vb/plan')
+            with open(img, 'r+b') as f:
+                f.truncate(rootdisk.OFFSET)
+            case(not rootdisk.extract(img, out) and not os.path.exists(out),
+                 'boot disk: a broken file system gives no data file')
 
     def test_ktap(self):
         """The KTAP reader."""
