@@ -39,7 +39,8 @@ KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 .PHONY: all deps tree tree-% export kernels kernel-% kernel-deb12-% \
 	initramfs demo boot check check-all gates check-bisect test-harness \
 	outgoing \
-	clean distclean bench bench-kernel-% bench-kernel-deb12-%
+	clean distclean bench bench-kernel-% bench-kernel-deb12-% \
+	bench-kernel-v1-deb12-%
 
 all: check
 
@@ -121,15 +122,19 @@ $(BUILD)/initramfs-bench-%.cpio: $(BUILD)/vbinit-% $(BUILD)/kselftest-% \
 bench-kernel-%: tree-mainline
 	@BASE=mainline $(H)/build-kernel.sh $* bench
 
-# The backport's benchmark kernel: v1's parser, for the matching cost.
 bench-kernel-deb12-%: tree-deb12
 	@BASE=deb12 $(H)/build-kernel.sh $* bench
+
+# v1's benchmark kernel, for the matching cost: v1 of the 6.12 backport,
+# frozen in bench/v1-deb12/ (harness/bases.py, BENCH).
+bench-kernel-v1-deb12-%: tree-v1-deb12
+	@BASE=v1-deb12 $(H)/build-kernel.sh $* bench
 
 # Not part of make check: figures, not verdicts (see the README).
 bench: deps
 	@$(H)/deps.sh bench
 	@$(MAKE) --no-print-directory $(addprefix bench-kernel-,$(ARCHES)) \
-		bench-kernel-deb12-x86_64 \
+		bench-kernel-v1-deb12-x86_64 \
 		$(foreach a,$(ARCHES),$(BUILD)/initramfs-bench-$(a).cpio)
 	@python3 $(H)/bench.py
 

@@ -72,6 +72,26 @@ BASES = {
         verify='build/verify-deb12', record='backport/deb12/bisect-verified'),
 }
 
+# Trees that only make bench builds, never checked or exported: v1 of the
+# 6.12 backport, frozen (bench/v1-deb12/), for the matching cost of v1's
+# parser beside v2's (harness/bench.py).
+BENCH = {
+    'v1-deb12': Base(
+        name='v1-deb12', tree='build/linux-v1-deb12',
+        patches='bench/v1-deb12',
+        package='linux-source-6.12', version='6.12.117-1~deb12u1',
+        tarball='usr/src/linux-source-6.12.tar.xz',
+        describe='v1 of the series on 6.12.117 (linux-source-6.12 '
+                 '6.12.117-1~deb12u1), frozen for make bench',
+        verify='build/verify-v1-deb12', record='build/v1-deb12.bisect'),
+}
+
+
+def get(name):
+    """A base by name: a checked one (BASES) or a benchmark's (BENCH)."""
+    return BASES[name] if name in BASES else BENCH[name]
+
+
 # QEMU 10 beside Debian 12's own 7.2: only it boots intel-iommu,eim=on
 # under TCG.  Extracted into build/qemu-10 by harness/fetch-debs.sh.
 QEMU10 = {
@@ -86,10 +106,10 @@ if __name__ == '__main__':
     import sys
     # For harness/lib.sh: "NAME" gives one line of fields without blanks,
     # "NAME obj WHAT" an object directory.
-    if sys.argv[1] not in BASES:
+    if sys.argv[1] not in BASES and sys.argv[1] not in BENCH:
         sys.exit(f'error: unknown BASE={sys.argv[1]} (one of: '
-                 f'{" ".join(BASES)})')
-    b = BASES[sys.argv[1]]
+                 f'{" ".join(list(BASES) + list(BENCH))})')
+    b = get(sys.argv[1])
     if sys.argv[2:3] == ['obj']:
         print(obj_dir(b.name, sys.argv[3]))
     else:

@@ -22,8 +22,8 @@ Then, on x86_64, the boot cost of the feature: bench/q35-vtd-boot32.toml
 booted BOOTS times with and without a 64-entry pci=iommu_default_domain=,
 alternating, timed to "Run /init" by the kernel's own clock.  And the cost
 of matching that list, in the kernel's own time: the same topology and
-list booted MATCH_BOOTS times on v1 (the 6.12 backport's benchmark kernel,
-which still carries v1's parser) and on v2 (mainline's), alternating,
+list booted MATCH_BOOTS times on v1 (a benchmark kernel of v1's 6.12
+backport, frozen in bench/v1-deb12/) and on v2 (mainline's), alternating,
 with a kprobe and a kretprobe on the function that sets a new device's
 request (v1's pci_set_iommu_passthrough(), v2's pci_set_iommu_request(),
 each with its own spelling of the list), the whole
@@ -85,7 +85,7 @@ KPROBES = ';'.join([
 
 def bench_kernel(arch, base='mainline'):
     """The boot settings of the benchmark kernel and initramfs of arch (of
-    the backport with base='deb12')."""
+    another base's tree with base, such as v1's, 'v1-deb12')."""
     obj = f'obj-{arch}-bench' if base == 'mainline' else \
         f'obj-{base}-{arch}-bench'
     return launch.Settings(
@@ -123,7 +123,7 @@ def match_probes(version):
     ])
 
 
-MATCH_KERNELS = (('v1', 'deb12'), ('v2', 'mainline'))
+MATCH_KERNELS = (('v1', 'v1-deb12'), ('v2', 'mainline'))
 
 
 def match_times(recs):

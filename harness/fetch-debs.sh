@@ -56,7 +56,7 @@ case ${1:-} in
 base)
 	BASE=$2
 	source "$(dirname "$0")/lib.sh"
-	tarball=$(python3 -c "import sys; sys.path.insert(0, '$ROOT/harness'); import bases; print(bases.BASES['$BASE'].tarball)")
+	tarball=$(python3 -c "import sys; sys.path.insert(0, '$ROOT/harness'); import bases; print(bases.get('$BASE').tarball)")
 	out=$DEBS/$SRC_PKG-$SRC_VER
 	if [ ! -f "$out/$tarball" ]; then
 		deb=$(fetch "$SRC_PKG" "$SRC_VER")

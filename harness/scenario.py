@@ -98,7 +98,7 @@ TOP_KEYS = {
 }
 REQUIRED = ('description', 'arch', 'machine')
 # cmdline_on: { BASE = "..." } replaces cmdline on one base, whose kernel
-# spells a parameter another way (the deb12 backport carries v1's
+# spells a parameter another way (as the deb12 backport once carried v1's
 # pci=iommu_passthrough=); for_base() applies it.
 # expect_on: { BASE = { KEY = VALUE, ... } } replaces some of expect's
 # values on one base, where that base's kernel does something else for a
