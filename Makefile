@@ -40,7 +40,7 @@ KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 	initramfs demo boot check check-all gates check-bisect test-harness \
 	outgoing \
 	clean distclean bench bench-kernel-% bench-kernel-deb12-% \
-	bench-kernel-v1-deb12-%
+	bench-kernel-v1-deb12-% tree-v1-deb12
 
 all: check
 
