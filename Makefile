@@ -40,7 +40,7 @@ KSELFTEST_CFLAGS := -static -O2 -Wall -Werror -I $(KSELFTESTS)
 	initramfs demo boot check check-all gates check-bisect test-harness \
 	outgoing \
 	clean distclean bench bench-kernel-% bench-kernel-deb12-% \
-	bench-kernel-v1-deb12-% tree-v1-deb12
+	bench-kernel-v1-deb12-% tree-v1-deb12 deb check-deb
 
 all: check
 
@@ -137,6 +137,19 @@ bench: deps
 		bench-kernel-v1-deb12-x86_64 \
 		$(foreach a,$(ARCHES),$(BUILD)/initramfs-bench-$(a).cpio)
 	@python3 $(H)/bench.py
+
+# Debian packages of the 6.12 backport, from Debian's own config reduced
+# to a QEMU guest's modules, in build/deb/, installed into a scratch
+# Debian 12 root beside Debian's own kernel (harness/deb.sh).
+deb: deps tree-deb12
+	@$(H)/deps.sh deb
+	@$(H)/deb.sh build
+	@$(H)/deb.sh root
+
+# The scenarios of the packaged kernel (package = true), booted with the
+# initramfs its package made.  Not part of make check: see the README.
+check-deb: deb $(BUILD)/initramfs-x86_64.cpio
+	@python3 $(H)/check.py --package
 
 # The default topology, with its device table.
 demo: deps kernel-x86_64 $(BUILD)/initramfs-x86_64.cpio

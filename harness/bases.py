@@ -102,6 +102,26 @@ QEMU10 = {
     'arches': ('x86_64',),
 }
 
+# make deb: Debian's own kernel of the backport's base, pinned.  Its
+# config (the package ships it in /boot) is where the packaged backport's
+# config starts (harness/deb.sh); the package itself goes into the scratch
+# root beside the packaged backport, as on a Debian 12 guest.
+DEB_KERNEL = {
+    'package': 'linux-image-6.12.117+deb12-amd64-unsigned',
+    'version': '6.12.117-1~deb12u1',
+    'release': '6.12.117+deb12-amd64',
+    'base': 'deb12',
+    'arch': 'x86_64',
+    # The scratch root: Debian 12 itself, minbase, with what installing a
+    # kernel needs (initramfs-tools makes the initramfs, the way a Debian
+    # guest does; busybox, which a Debian install has from
+    # initramfs-tools' Recommends, goes into it as on a guest; zstd
+    # compresses it, initramfs-tools' default).
+    'suite': 'bookworm',
+    'mirror': 'http://deb.debian.org/debian',
+    'root_packages': ('initramfs-tools', 'busybox', 'kmod', 'zstd'),
+}
+
 if __name__ == '__main__':
     import sys
     # For harness/lib.sh: "NAME" gives one line of fields without blanks,

@@ -5,7 +5,9 @@ Usage: boot.py [--quiet] [--base BASE] [--qemu Q] [--seed S] [--cmdline ARGS]
                SCENARIO
 
 The kernel is the test kernel of a base (harness/bases.py): mainline's
-build/obj-ARCH by default, --base deb12 the backport's build/obj-deb12-ARCH.
+build/obj-ARCH by default, --base deb12 the backport's build/obj-deb12-ARCH;
+a scenario with package = true boots make deb's packaged backport with its
+initramfs (launch.packaged_kernel()).
 QEMU is Debian's (7.2) unless the scenario says qemu = "10" (build/qemu-10,
 unpacked by make deps); a scenario that lists both boots under the first
 unless --qemu names the other.
@@ -33,8 +35,9 @@ import rootdisk
 import scenario as scn
 from arches import ARCHES
 from judges import console_excerpt, judge
-from launch import (DEFAULTS, ROOT, QemuMissing, Settings, base_initramfs,
-                    kernel_image, make_plan, qemu_launch, run_dir)
+from launch import (DEFAULTS, PACKAGE_ROOT, ROOT, PackageMissing,
+                    QemuMissing, Settings, base_initramfs, kernel_image,
+                    make_plan, packaged_kernel, qemu_launch, run_dir)
 from records import parse_verdict
 from report import print_result, result
 from supervise import (Hotplugger, inject_nmi, install_signal_handlers,
@@ -54,9 +57,14 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
     os.makedirs(run)
     try:
         qemu, env = qemu_launch(sc)
-    except QemuMissing as e:
+        # package = true: make deb's kernel and its initramfs-tools
+        # initramfs instead of the base's test kernel.
+        package = (packaged_kernel(settings.package_root or PACKAGE_ROOT)
+                   if sc.get('package') else None)
+    except (QemuMissing, PackageMissing) as e:
         # Not a crash of make check: this scenario fails, saying why.
-        res = result(sc, base, run, [{'name': 'boot.qemu', 'want': 'present',
+        what = 'boot.qemu' if isinstance(e, QemuMissing) else 'boot.package'
+        res = result(sc, base, run, [{'name': what, 'want': 'present',
                                       'got': str(e), 'ok': False}])
         if not quiet:
             print_result(sc, res)
@@ -81,8 +89,9 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
     boot_args = ''
     if root:
         # No initramfs: the kernel mounts the boot disk and runs vbinit
-        # from it.
-        initrd = None
+        # from it.  A packaged kernel's initramfs (initramfs-tools) loads
+        # the modules and mounts it, then runs vbinit from it (init=).
+        initrd = package[1] if package else None
         sig = rootdisk.signature(rng)
         with open(images[root['id']], 'rb') as f:
             data = f.read()
@@ -110,8 +119,9 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
         tables.append(os.path.join(run, 'ssdt-external-facing.aml'))
         with open(tables[-1], 'wb') as f:
             f.write(acpi.external_facing_ssdt(ports))
-    args = scn.qemu_args(sc, kernel_image(sc['arch'], base, settings),
-                         initrd, append,
+    image = package[0] if package else kernel_image(sc['arch'], base,
+                                                    settings)
+    args = scn.qemu_args(sc, image, initrd, append,
                          paths['verdict.log'], paths['console.log'], images,
                          paths['qmp.sock'], qemu, tables)
     with open(os.path.join(run, 'qemu.cmd'), 'w') as f:

@@ -15,10 +15,12 @@ a full run on both stays affordable:
                   the KUnit boot on x86_64 and the scenarios marked
                   backport = true
   make check-all  (--all) every gate, KUnit boot and scenario on each base
+  make check-deb  (--package) the scenarios marked package = true, which
+                  boot make deb's packaged backport, and nothing else
 A check of a backport carries its base in its name: scenario.deb12.NAME,
 kunit.deb12.ARCH.SUITE, gate.deb12.GATE.
 
-Usage: check.py [--all] [--only gates|kunit|scenarios|selftest]
+Usage: check.py [--all | --package] [--only gates|kunit|scenarios|selftest]
                 [--base BASE] [--scenario NAME] [--arch-of NAME] [--kernels]
 """
 import argparse
@@ -119,15 +121,20 @@ def kunit_arch_checks(kunit, base, arch, spec):
     return res
 
 
-def load_scenarios():
+def load_scenarios(package=False):
     """Every scenario file: (the loaded ones, a failed check for each file
-    the loader rejects, reported once whatever the bases)."""
+    the loader rejects, reported once whatever the bases).  package: only
+    those that boot make deb's kernel (package = true); else only the
+    others."""
     loaded, errors = [], []
     for path in scn.all_scenarios(ROOT):
         try:
-            loaded.append(scn.load(path))
+            sc = scn.load(path)
         except scn.ScenarioError as e:
             errors.append((os.path.basename(path), 'fail', str(e)))
+            continue
+        if bool(sc.get('package')) == package:
+            loaded.append(sc)
     return loaded, errors
 
 
@@ -149,7 +156,8 @@ def scenario_checks(scs, base, every, only=None):
 
 def scenario_check(sc, base, every, only):
     """The check of one boot of a scenario (one base, one QEMU)."""
-    name = f'{named("scenario", base)}.{sc["name"]}'
+    kind = 'package' if sc.get('package') else 'scenario'
+    name = f'{named(kind, base)}.{sc["name"]}'
     if 'pending' in sc and not every and not only:
         # Expectations for work still to come, whose failure today is
         # not the same from boot to boot: a skip, never a pass.
@@ -270,6 +278,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--all', action='store_true',
                     help='make check-all: everything on every base')
+    ap.add_argument('--package', action='store_true',
+                    help='make check-deb: the scenarios of make deb\'s '
+                    'packaged kernel only')
     ap.add_argument('--only', choices=('gates', 'kunit', 'scenarios',
                                        'selftest'))
     ap.add_argument('--base', choices=bases.BASES,
@@ -286,7 +297,19 @@ def main():
         print(scn.load(path)['arch'])
         return 0
     chosen = [b for b in bases.BASES if a.base in (None, b)]
-    scs, load_errors = load_scenarios()
+    if a.package:
+        # Its kernel is make deb's, not one of kernel_targets(); it boots
+        # on Debian's base only, every scenario of its own.
+        if a.all or a.only not in (None, 'scenarios'):
+            ap.error('--package runs scenarios only')
+        if a.base not in (None, bases.DEB_KERNEL['base']):
+            ap.error(f'--package boots on {bases.DEB_KERNEL["base"]} only')
+        chosen = [bases.DEB_KERNEL['base']]
+        a.all, a.only = True, 'scenarios'
+    scs, load_errors = load_scenarios(a.package)
+    if a.kernels and a.package:
+        # make deb builds its kernel: no test kernel to name.
+        return 0
     if a.kernels:
         print(' '.join(kernel_targets(scs, a.all, chosen)))
         return 0

@@ -26,6 +26,13 @@ PKGS=(
 )
 # make bench also plots its figures.
 [ "${1:-}" = bench ] && PKGS+=(gnuplot-nox)
+# make deb: bindeb-pkg runs dpkg-buildpackage (dpkg-dev comes with
+# build-essential), whose debian/rules calls debhelper's dh_* commands;
+# Debian's config compresses the kernel with zstd and signs the modules
+# with a key the build makes with openssl; the scratch Debian 12 root
+# comes from debootstrap and is entered with unshare and chroot
+# (util-linux, coreutils: always there).
+[ "${1:-}" = deb ] && PKGS+=(debhelper zstd openssl debootstrap)
 missing=()
 for p in "${PKGS[@]}"; do
 	[[ $p = \#* ]] && continue

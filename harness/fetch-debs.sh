@@ -3,6 +3,8 @@
 # unpack them, installing nothing:
 #   fetch-debs.sh base NAME     the kernel source tarball of a base
 #   fetch-debs.sh qemu10        QEMU 10 into build/qemu-10
+#   fetch-debs.sh debkernel     Debian's kernel package of make deb (prints
+#                               the .deb, then its config file, unpacked)
 # A private apt configuration (its own source list, lists and cache under
 # $DEBS) names the suites; the machine's sources are never touched.  A
 # pinned version that has left the archive stops here with the newest one
@@ -79,7 +81,21 @@ qemu10)
 		note "QEMU $ver in $dir"
 	fi
 	;;
+debkernel)
+	read -r pkg ver rel < <(python3 -c "import sys; sys.path.insert(0, '$ROOT/harness'); import bases; k = bases.DEB_KERNEL; print(k['package'], k['version'], k['release'])")
+	deb=$(fetch "$pkg" "$ver")
+	# Named by release and package version: a re-pinned package with
+	# the same release gets its own config.
+	cfg=$DEBS/config-${rel}_$ver
+	if [ ! -f "$cfg" ]; then
+		dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./boot/config-$rel" > "$cfg.tmp" ||
+			die "$deb has no boot/config-$rel"
+		mv "$cfg.tmp" "$cfg"
+	fi
+	echo "$deb"
+	echo "$cfg"
+	;;
 *)
-	die "usage: fetch-debs.sh base NAME | qemu10"
+	die "usage: fetch-debs.sh base NAME | qemu10 | debkernel"
 	;;
 esac

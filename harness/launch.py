@@ -23,6 +23,9 @@ class Settings:
     obj_dir: str = ''       # a kernel's object directory (the stock tree's)
     initramfs: str = ''     # another initramfs (make bench's)
     runs: str = ''          # where run directories go (build/runs)
+    # make deb's scratch root, whose /boot holds the packaged kernel
+    # (PACKAGE_ROOT); the self-test points it elsewhere.
+    package_root: str = ''
 
     @classmethod
     def from_environ(cls, environ):
@@ -67,6 +70,55 @@ def qemu_launch(sc):
         top, 'usr', 'lib', 'x86_64-linux-gnu', 'qemu'))
     return [binary, '-L', os.path.join(top, 'usr', 'share', 'qemu'),
             '-L', '/usr/share/seabios'], env
+
+
+# make deb's scratch Debian 12 root (harness/deb.sh), where dpkg installed
+# the packaged backport beside Debian's own kernel.
+PACKAGE_ROOT = os.path.join(BUILD, 'deb', 'root')
+
+
+def _package_suffix():
+    """The packaged kernel's release ends with configs/deb.config's
+    CONFIG_LOCALVERSION (harness/deb.sh checks the build's); Debian's own
+    in the same /boot does not."""
+    with open(os.path.join(ROOT, 'configs', 'deb.config')) as f:
+        for line in f:
+            if line.startswith('CONFIG_LOCALVERSION='):
+                return line.split('=', 1)[1].strip().strip('"')
+    raise ValueError('configs/deb.config sets no CONFIG_LOCALVERSION')
+
+
+PACKAGE_SUFFIX = _package_suffix()
+
+
+class PackageMissing(Exception):
+    pass
+
+
+def packaged_kernel(root=PACKAGE_ROOT):
+    """(vmlinuz, initrd.img) of the packaged backport as dpkg installed
+    them in the scratch root: the kernel of the package and the initramfs
+    its postinst had initramfs-tools make.  Raises PackageMissing unless
+    exactly one such release is there."""
+    boot = os.path.join(root, 'boot')
+    try:
+        rels = sorted(f[len('vmlinuz-'):] for f in os.listdir(boot)
+                      if f.startswith('vmlinuz-') and
+                      f.endswith(PACKAGE_SUFFIX))
+    except OSError:
+        rels = []
+    if len(rels) != 1:
+        raise PackageMissing(
+            f'{os.path.relpath(boot, ROOT)} holds '
+            f'{len(rels)} kernel(s) named *{PACKAGE_SUFFIX}, not one '
+            f'(make deb builds and installs it)')
+    paths = tuple(os.path.join(boot, f'{kind}-{rels[0]}')
+                  for kind in ('vmlinuz', 'initrd.img'))
+    if not os.path.isfile(paths[1]):
+        raise PackageMissing(f'{os.path.relpath(paths[1], ROOT)} is '
+                             f'missing: the package\'s postinst made no '
+                             f'initramfs')
+    return paths
 
 
 def base_initramfs(arch, settings=DEFAULTS):

@@ -1,8 +1,13 @@
 """The boot disk of a scenario: a [[disk]] with root = true.
 
-The guest then boots without an initramfs: the kernel mounts its root
-file system from that disk, through the built-in virtio-blk driver, before
-any user-space program runs, and runs vbinit from it.  The disk holds an
+With a test kernel the guest then boots without an initramfs: the kernel
+mounts its root file system from that disk, through the built-in
+virtio-blk driver, before any user-space program runs, and runs vbinit
+from it.  With make deb's packaged kernel (package = true) the initramfs
+its package made (initramfs-tools) loads virtio-blk and ext4 as modules,
+mounts the disk and runs vbinit from it the same way (init=); the disk
+has the mount points that initramfs-tools moves its /dev, /proc, /sys and
+/run onto.  The disk holds an
 MBR with one partition (so that the kernel finds it by PARTUUID, whatever
 name the disk gets) and an ext2 file system with what the initramfs would
 hold (the base archive's files and the plan), and the disk's DMA check
@@ -47,13 +52,24 @@ def signature(rng):
 def cmdline(sig):
     """What the kernel needs to mount the disk as its root and run
     vbinit from it; rootwait gives up after 60 s, so that a disk that never
-    appears fails the boot rather than hangs it."""
+    appears fails the boot rather than hangs it.  initramfs-tools reads
+    root=, rootfstype=, rw and init= the same way; it ignores rootwait and
+    waits up to rootdelay (180 s by default), inside the scenario's
+    timeout."""
     return (f'root=PARTUUID={sig:08x}-01 rootfstype=ext2 rw rootwait=60 '
             f'init=/init')
 
 
+# Mount points an initramfs moves its own mounts onto before it runs
+# init from the disk (initramfs-tools: /dev, /proc, /sys, /run).
+MOUNT_POINTS = ('dev', 'proc', 'sys', 'run')
+
+
 def _stage(top, archive, plan, data):
-    """Write the archive's entries, the plan and the data under top."""
+    """Write the archive's entries, the plan and the data under top, and
+    the MOUNT_POINTS the archive lacks."""
+    for d in MOUNT_POINTS:
+        os.makedirs(os.path.join(top, d), exist_ok=True)
     for name, kind, body in cpio.entries(archive):
         path = os.path.join(top, name)
         if kind == 'dir':

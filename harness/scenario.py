@@ -93,6 +93,7 @@ TOP_KEYS = {
     'timeout': int, 'io_timeout': int, 'dma_skip': str, 'steps': list,
     'hold_disks': str, 'kselftest': str,
     'qemu': (str, list), 'bases': list, 'backport': bool, 'apic_ids': list,
+    'package': bool,
     'device': list, 'disk': list, 'hotplug': list, 'check': list,
     'log': dict, 'xfail': dict, 'pending': str,
 }
@@ -103,6 +104,15 @@ REQUIRED = ('description', 'arch', 'machine')
 # expect_on: { BASE = { KEY = VALUE, ... } } replaces some of expect's
 # values on one base, where that base's kernel does something else for a
 # reason of its own (a comment says which); for_base() applies it.
+# package = true: the scenario boots the backport as make deb packages it
+# (a Debian config, drivers as modules), not a test kernel: the kernel and
+# the initramfs that initramfs-tools made for it when dpkg installed it in
+# make deb's scratch Debian 12 root (launch.packaged_kernel()).  That
+# initramfs loads the modules, as on a Debian guest, and mounts the root
+# file system from the scenario's boot disk (root = true, required), from
+# which vbinit runs.  Only make check-deb boots these (check.py --package),
+# on the base Debian's package is of (bases.DEB_KERNEL), and it boots
+# nothing else.
 # external_facing: firmware marks the root port external-facing (an SSDT
 # with its _DSD, acpi.py), so Linux treats every device below it as
 # untrusted.  x86_64 only, a pcie-root-port on pcie.0 with an addr.
@@ -679,6 +689,11 @@ def _check_boot_keys(path, sc):
     if not listed or len(set(listed)) != len(listed):
         raise ScenarioError(f'{path}: bases must list each base once, '
                             f'at least one')
+    if sc.get('package') and (listed != [bases.DEB_KERNEL['base']] or
+                              sc['arch'] != bases.DEB_KERNEL['arch']):
+        raise ScenarioError(f'{path}: package = true boots make deb\'s '
+                            f'kernel: bases = ["{bases.DEB_KERNEL["base"]}"]'
+                            f' and arch = "{bases.DEB_KERNEL["arch"]}"')
     backport = [b for b in bases.BASES if b != bases.DEFAULT]
     if sc.get('backport') and not set(backport) & set(listed):
         raise ScenarioError(f'{path}: backport = true, but bases lists no '
@@ -756,9 +771,36 @@ def _check_root_disk(path, sc):
     if roots and sc['arch'] != 'x86_64':
         raise ScenarioError(f'{path}: a boot disk needs x86_64 (only its '
                             f'test kernel has ext2 built in)')
+    if sc.get('package') and not roots:
+        raise ScenarioError(f'{path}: package = true needs a boot disk '
+                            f'(root = true on one [[disk]]): the packaged '
+                            f'kernel\'s initramfs mounts its root from it')
+    if sc.get('package'):
+        _check_package_steps(path, sc)
     if roots and root_disk(sc)['expect']['dma'] == 'skip':
         raise ScenarioError(f'{path}: the boot disk {roots[0]} needs its '
                             f'DMA check')
+
+
+# Drivers that the packaged kernel has as modules which its initramfs
+# does not load (it loads what udev finds devices for and the root file
+# system needs) and which the boot disk, holding no modules, cannot load.
+PACKAGE_UNLOADED = ('pci-stub', 'vfio-pci')
+
+
+def _check_package_steps(path, sc):
+    """A packaged kernel's scenario asks for no driver it cannot load:
+    hold_disks (pci-stub.ids=) and binds to PACKAGE_UNLOADED."""
+    if 'hold_disks' in sc:
+        raise ScenarioError(f'{path}: hold_disks needs pci-stub built in; '
+                            f'the packaged kernel has it as a module that '
+                            f'its initramfs does not load')
+    for i, step in enumerate(steps(sc)):
+        word, *args = step.split()
+        if word == 'bind' and args[-1:] and args[-1] in PACKAGE_UNLOADED:
+            raise ScenarioError(f'{path}: steps[{i}]: {args[-1]} is a '
+                                f'module the packaged kernel\'s initramfs '
+                                f'does not load')
 
 
 def root_disk(sc):

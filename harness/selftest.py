@@ -89,6 +89,19 @@ BAD = [
                   'cmdline_on = { deb12 = 1 }\n'), 'must be a string'),
     (GOOD.replace('machine = "q35"\n', 'machine = "q35"\ncmdline = "a=1"\n'
                   'cmdline_on = { deb12 = "a=1" }\n'), 'the same as cmdline'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\npackage = true\n'
+                  'bases = ["deb12"]\n'), 'package = true needs a boot disk'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\npackage = true\n')
+     + DISK2, 'bases = ["deb12"] and arch = "x86_64"'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\npackage = 1\n'),
+     '"package" must be bool'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\npackage = true\n'
+                  'bases = ["deb12"]\nhold_disks = "h"\n') + DISK2,
+     'hold_disks needs pci-stub built in'),
+    (GOOD.replace('machine = "q35"\n', 'machine = "q35"\npackage = true\n'
+                  'bases = ["deb12"]\nsteps = ["report", '
+                  '"bind 0000:00:03.0 vfio-pci"]\n') + DISK2,
+     'steps[1]: vfio-pci is a module'),
     (GOOD.replace('machine = "q35"\n', ''), 'missing "machine"'),
     (GOOD + 'machin = "q35"\n', 'unknown key "machin"'),
     (GOOD.replace('x86_64', 'mips'), 'unknown arch'),
@@ -1917,10 +1930,69 @@ class SelfTest(unittest.TestCase):
                                capture_output=True)
             case(r.returncode == 0 and initramfs.read(plan) == b'out x\n',
                  'boot disk: the plan is /vb/plan')
+            r = subprocess.run([rootdisk.DEBUGFS, '-R', 'ls -p /',
+                                f'{img}?offset={rootdisk.OFFSET}'],
+                               capture_output=True, text=True)
+            top = {ln.split('/')[5] for ln in r.stdout.splitlines()
+                   if ln.count('/') >= 6 and ln.split('/')[2].startswith('04')}
+            case(set(rootdisk.MOUNT_POINTS) <= top,
+                 'boot disk: the mount points an initramfs moves onto')
             with open(img, 'r+b') as f:
                 f.truncate(rootdisk.OFFSET)
             case(not rootdisk.extract(img, out) and not os.path.exists(out),
                  'boot disk: a broken file system gives no data file')
+
+    def test_packaged_kernel(self):
+        """make deb's kernel: the one *-vbypass release of the scratch
+        root's /boot, with its initramfs; Debian's own beside it is not
+        taken, and none or two or a missing initramfs is an error."""
+        case = self.case
+        with tempfile.TemporaryDirectory() as tmp:
+            bootdir = os.path.join(tmp, 'boot')
+            os.makedirs(bootdir)
+
+            def put(*names):
+                for n in names:
+                    with open(os.path.join(bootdir, n), 'w') as f:
+                        f.write('x')
+
+            def got():
+                try:
+                    return launch.packaged_kernel(tmp)
+                except launch.PackageMissing as e:
+                    return str(e)
+
+            put('vmlinuz-6.12.117+deb12-amd64',
+                'initrd.img-6.12.117+deb12-amd64')
+            case('0 kernel(s)' in got(), 'package: Debian\'s own is not it')
+            put('vmlinuz-6.12.117-vbypass')
+            case('made no initramfs' in got(),
+                 'package: a kernel without its initramfs is refused')
+            put('initrd.img-6.12.117-vbypass')
+            case(got() == (os.path.join(bootdir, 'vmlinuz-6.12.117-vbypass'),
+                           os.path.join(bootdir, 'initrd.img-6.12.117-vbypass')),
+                 'package: its kernel and initramfs')
+            put('vmlinuz-6.12.118-vbypass')
+            case('2 kernel(s)' in got(), 'package: two releases are refused')
+            # A package scenario without the package fails its boot with
+            # a check that says so, before any QEMU starts.
+            sc = scn.load(os.path.join(launch.ROOT, 'scenarios',
+                                       'pkg-q35-vtd-bypass.toml'))
+            sc = scn.for_qemu(sc, '7.2')
+            res = boot.boot(sc, quiet=True, base='deb12', settings=
+                            launch.Settings(package_root=os.path.join(
+                                tmp, 'none'), runs=tmp))
+            bad = [c for c in res['checks'] if not c['ok']]
+            case([c['name'] for c in bad] == ['boot.package'] and
+                 'make deb' in bad[0]['got'],
+                 'package: a missing package fails the boot, naming make deb')
+        # make check boots no package scenario, make check-deb only those.
+        import check
+        plain, _ = check.load_scenarios()
+        pkg, _ = check.load_scenarios(package=True)
+        case(pkg and all(p.get('package') for p in pkg) and
+             not any(p.get('package') for p in plain),
+             'package: make check and make check-deb split the scenarios')
 
     def test_ktap(self):
         """The KTAP reader."""
