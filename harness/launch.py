@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 import bases
+import kconfig_check
 import scenario as scn
 from arches import ARCHES
 
@@ -77,18 +78,11 @@ def qemu_launch(sc):
 PACKAGE_ROOT = os.path.join(BUILD, 'deb', 'root')
 
 
-def _package_suffix():
-    """The packaged kernel's release ends with configs/deb.config's
-    CONFIG_LOCALVERSION (harness/deb.sh checks the build's); Debian's own
-    in the same /boot does not."""
-    with open(os.path.join(ROOT, 'configs', 'deb.config')) as f:
-        for line in f:
-            if line.startswith('CONFIG_LOCALVERSION='):
-                return line.split('=', 1)[1].strip().strip('"')
-    raise ValueError('configs/deb.config sets no CONFIG_LOCALVERSION')
-
-
-PACKAGE_SUFFIX = _package_suffix()
+# The packaged kernel's release ends with configs/deb.config's
+# CONFIG_LOCALVERSION (harness/deb.sh checks the build's, read with the
+# same parser as every fragment); Debian's own in the same /boot does not.
+PACKAGE_SUFFIX = kconfig_check.read(os.path.join(
+    ROOT, 'configs', 'deb.config'))['CONFIG_LOCALVERSION'].strip('"')
 
 
 class PackageMissing(Exception):
