@@ -37,6 +37,7 @@ import unittest
 
 import acpi
 import bases
+import bench
 import cpio
 import boot
 import cover
@@ -2007,6 +2008,52 @@ class SelfTest(unittest.TestCase):
         cut = ktap.parse(KTAP.split('[    1.2] not ok 2 bad')[0])[1]
         case(cut.get('bad', {}).get('ok') is False and 'skipped' not in cut,
              f'ktap cut off in a suite (a crash): {cut}')
+
+    def test_bench_reading(self):
+        """make bench's reading of a run names every target the table
+        marks missed, the summed B / C and a cell without figures
+        included, with the range the tool's rounding leaves for a missed
+        A / B, and says all were met only when they were."""
+        case = self.case
+
+        def cell(a, b, c):
+            return {'A': {'total': a}, 'B': {'total': b}, 'C': {'total': c}}
+
+        def res(cells):
+            dm = {}
+            for (t, g), v in cells.items():
+                for d, fig in v.items():
+                    dm[f'{d}/{t}/{g}'] = fig
+            proof = {'ok': True}
+            return {'rounds': 1, 'arches': {'x86_64': {
+                'dma_map': dm, 'domains': proof}}}
+
+        good = {(t, g): cell(10.0, 1.0, 1.0) for t in bench.THREADS
+                for g in bench.GRANULES}
+        text = bench.reading(res(good))
+        case('Every target was met' in text, 'reading: all met')
+        case(all(ok for _, _, ok in bench.targets(res(good))),
+             'reading: the good run meets every target')
+        bad = dict(good)
+        bad[(1, 1)] = cell(2.0, 0.5, 0.5)          # A / B 4x
+        bad[(2, 1)] = cell(10.0, 1.2, 1.0)         # B 1.2 <= 1.1 + 0.2
+        bad[(2, 16)] = cell(None, 1.0, 1.0)        # no figures
+        for g in bench.GRANULES:                   # summed B / C 1.15x
+            if (1, g) != (1, 1):
+                bad[(1, g)] = cell(10.0, 1.15, 1.0)
+        judged = bench.targets(res(bad))
+        missed = [n for n, _, ok in judged if not ok]
+        text = bench.reading(res(bad))
+        case(missed and all(n in text for n in missed),
+             f'reading: every missed target named ({missed})')
+        case('B / C, sum over all sizes' in ' '.join(missed),
+             'reading: the summed target is among the misses')
+        case('t=2 g=16' in text, 'reading: a cell without figures named')
+        lo, hi = 2.0 / (0.5 + bench.READ_LOW), (2.0 + bench.READ_LOW) / 0.5
+        case(f'between {lo:.1f}x and {hi:.1f}x' in text,
+             'reading: the rounding range of a missed A / B')
+        case('Every target was met' not in text,
+             'reading: no "all met" with a miss')
 
     def test_outcome(self):
         """The xfail logic."""
