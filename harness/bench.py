@@ -626,6 +626,7 @@ def reading(res):
         text += 'Every target was met.'
     return text
 
+
 def match_target(mc):
     """v2 at least TARGET_MATCH times below v1, and no allocation on v2's
     path: (name, measured, met)."""
