@@ -325,31 +325,82 @@ REPORT_START = re.compile(r'INFO: task .* blocked for more than|'
 # A task in D state as a panic's blocked-task list (or sysrq-w) shows it.
 BLOCKED_TASK = re.compile(r'\btask:\S+\s+state:D\b')
 UNRELIABLE_FRAME = re.compile(r'\]\s+\? ')
-# unknown_nmi_panic's words, when the NMI is supervise.inject_nmi()'s.
+# unknown_nmi_panic's words, when the NMI is supervise.inject_nmi()'s, and
+# the line the kernel prints just before them.
 OWN_NMI = 'Kernel panic - not syncing: NMI: Not continuing'
+NMI_RECEIVED = re.compile(r'NMI received for unknown reason')
+# The header of a CPU's stack: the panic's own, then each of the panic's
+# all-CPU backtrace (panic_sys_info=all_bt, panic_print=0x40).
+CPU_BACKTRACE = re.compile(r'\bCPU: (\d+) .*\bPID: \d+')
+# What ends such a stack: the next one, or what the panic prints after.
+STACK_END = re.compile(r'\bCPU: \d+ .*\bPID: \d+|INFO:|WARNING:|BUG:|'
+                       r'Sending NMI|Shutting down|Kernel Offset|end Kernel')
+# A register dump's lines between a stack's header and its frames.
+REGISTERS = re.compile(r'\]\s+(Hardware name|(?!RIP)R[A-Z0-9]{2}|FS|CS|CR2|'
+                       r'DR[0-7]|Code):|NMI backtrace for cpu')
+
+
+def reliable_stack(lines, limit):
+    """The first limit lines of a stack, without its unreliable "? "
+    frames, its register dump or the frames of the NMI handler that
+    printed it (between <NMI> and </NMI>, where the interrupted RIP is
+    the line kept)."""
+    kept, in_nmi = [], False
+    for line in lines:
+        if line.endswith('<NMI>') or line.endswith('</NMI>'):
+            in_nmi = line.endswith('<NMI>')
+        elif 'RIP: ' in line or not (in_nmi or UNRELIABLE_FRAME.search(line)
+                                     or REGISTERS.search(line)):
+            kept.append(line)
+    return kept[:limit]
+
+
+def own_nmi_excerpt(lines, panic, tail_lines, task_lines):
+    """The harness's NMI ended a guest that was still running at the
+    timeout.  What the boot printed last says where it stopped (the
+    timestamps of a guest whose timer stopped stay where it did); then
+    the panic; then where the boot stood: the first blocked task's stack,
+    else each CPU's first backtrace (a task that spins never shows as
+    blocked).
+    """
+    first = panic
+    while first > 0 and NMI_RECEIVED.search(lines[first - 1]):
+        first -= 1
+    shown = lines[max(0, first - tail_lines):first] + [lines[panic]]
+    task = next((i for i in range(panic, len(lines))
+                 if BLOCKED_TASK.search(lines[i])), None)
+    if task is not None:
+        return shown + ['...'] + reliable_stack(lines[task:], task_lines)
+    seen = set()
+    for i in range(panic + 1, len(lines)):
+        cpu = CPU_BACKTRACE.search(lines[i])
+        if not cpu or cpu.group(1) in seen:
+            continue
+        seen.add(cpu.group(1))
+        end = next((j for j in range(i + 1, len(lines))
+                    if STACK_END.search(lines[j])), len(lines))
+        shown += ['...'] + reliable_stack(lines[i:end], task_lines)
+    return shown
 
 
 def console_excerpt(console, report_lines=30, tail_lines=10,
                     task_lines=30):
     """What to show of the console of a boot that did not complete: the
     first kernel report and what follows it, else the last lines; then
-    the first blocked task's stack from a panic report (the NMI's), its
-    unreliable "? " frames left out.  The run directory may be gone by
-    the time anyone reads the output (CI works on a scratch clone), so
-    this goes to the report itself."""
+    the first blocked task's stack from a panic report, its unreliable
+    "? " frames left out.  A panic the harness's own NMI caused gets
+    own_nmi_excerpt().  The run directory may be gone by the time anyone
+    reads the output (CI works on a scratch clone), so this goes to the
+    report itself."""
     lines = console.splitlines()
     start = next((i for i, line in enumerate(lines)
                   if REPORT_START.search(line)), None)
     if start is not None and OWN_NMI in lines[start]:
-        # The panic the harness's own NMI caused: its stack is the idle
-        # loop's; the blocked tasks below say where the boot hung.
-        report_lines = 1
+        return own_nmi_excerpt(lines, start, tail_lines, task_lines)
     shown = (lines[start:start + report_lines] if start is not None
              else lines[-tail_lines:])
     task = next((i for i, line in enumerate(lines)
                  if BLOCKED_TASK.search(line)), None)
     if task is not None and lines[task] not in shown:
-        stack = [line for line in lines[task:]
-                 if not UNRELIABLE_FRAME.search(line)]
-        shown += ['...'] + stack[:task_lines]
+        shown += ['...'] + reliable_stack(lines[task:], task_lines)
     return shown

@@ -543,8 +543,31 @@ def step_cases(case, tmp):
            '[297.5]  io_schedule+0xc1/0x140', '[297.5]  ? blkdev_readahead',
            '[297.5]  virtblk_probe+0x1478/0x1ca0']
     got = judges.console_excerpt('\n'.join(nmi))
-    case(got == [nmi[2], '...', nmi[3], nmi[4], nmi[6]],
-         f'console excerpt: the panic, then the blocked task: {got}')
+    case(got == [nmi[0], nmi[2], '...', nmi[3], nmi[4], nmi[6]],
+         f'console excerpt: the last line, the panic, the blocked task: {got}')
+    # A boot that spins with its timer stopped: no task is blocked, the
+    # timestamps stay where the boot stopped, each CPU's stack says where.
+    spin = ['[ 2.16] smpboot: x86: Booting SMP configuration:',
+            '[ 2.16] .... node  #0, CPUs:      #1',
+            '[ 2.19] Uhhuh. NMI received for unknown reason 21 on CPU 0.',
+            '[ 2.19] Kernel panic - not syncing: NMI: Not continuing',
+            '[ 2.19] CPU: 0 UID: 0 PID: 1 Comm: swapper/0 Not tainted',
+            '[ 2.19] Hardware name: QEMU Standard PC (Q35 + ICH9, 2009)',
+            '[ 2.19] Call Trace:', '[ 2.19]  <NMI>',
+            '[ 2.19]  dump_stack_lvl+0x5d/0x80',
+            '[ 2.19]  ? nmi_handle+0x1/0x2',
+            '[ 2.19] RIP: 0010:cpuhp_wait_for_sync_state+0x80/0x100',
+            '[ 2.19] RSP: 0000:ffffc90000013e10 EFLAGS: 00000246',
+            '[ 2.19]  </NMI>', '[ 2.19]  <TASK>',
+            '[ 2.19]  cpuhp_bringup_ap+0x1/0x2',
+            '[ 2.19] NMI backtrace for cpu 1',
+            '[ 2.19] CPU: 1 UID: 0 PID: 0 Comm: swapper/1 Not tainted',
+            '[ 2.19] RIP: 0010:start_secondary+0x1/0x2']
+    got = judges.console_excerpt('\n'.join(spin))
+    want = spin[:2] + [spin[3], '...', spin[4], spin[6], spin[10],
+                       spin[13], spin[14], '...', spin[16], spin[17]]
+    case(got == want,
+         f'console excerpt of a spinning boot: every CPU\'s stack: {got}')
     quiet = [f'line {i}' for i in range(40)]
     case(judges.console_excerpt('\n'.join(quiet)) == quiet[-10:],
          'console excerpt without a report: the last lines')
