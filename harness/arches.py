@@ -29,9 +29,6 @@ class Arch:
     # panic (and so the base's panic report); '' where QEMU's machine
     # cannot inject one.
     nmi_cmdline: str = ''
-    # Kernel parameters every boot of this arch gets, to keep a known
-    # fault of the base kernel, outside the series, out of the verdicts.
-    quirk_cmdline: str = ''
 
 
 ARCHES = {
@@ -55,18 +52,6 @@ ARCHES = {
                       '-device', 'isa-serial,chardev=vbout'),
         fragments=('common', 'x86_64', 'debug', 'debug-x86_64', 'bench'),
         nmi_cmdline='unknown_nmi_panic',
-        # v7.3-rc7's clocksource watchdog checks the TSC's skew between
-        # CPUs with interrupts off on both, bounding its wait for the other
-        # CPU by the timekeeping clocksource.  Until the switch to tsc-early
-        # (fs_initcall) that is jiffies, which stands still with interrupts
-        # off; if the check starts while the other CPU waits, interrupts
-        # off, in the stop_machine() of cache_aps_init() just after SMP
-        # bring-up, neither CPU moves again until the harness's NMI.
-        # Booted to PCI set-up: 2 of 100 boots hung so under QEMU 10, 0 of
-        # 150 with tsc=nowatchdog (README).  Only the TSC asks to be watched
-        # on x86 (CLOCK_SOURCE_MUST_VERIFY), so the watchdog has nothing to
-        # run; 6.12, without the cross-CPU check, boots so too.
-        quirk_cmdline='tsc=nowatchdog',
     ),
     'arm64': Arch(
         name='arm64',

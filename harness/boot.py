@@ -108,7 +108,7 @@ def boot(sc, quiet=False, extra_cmdline='', base=bases.DEFAULT, seed=None,
         f.write(plan)
     append = ' '.join(filter(None, [boot_args, 
         f'console={arch.console}', 'panic=-1', 'hung_task_panic=1',
-        arch.nmi_cmdline, arch.quirk_cmdline,
+        arch.nmi_cmdline, bases.BASES[base].quirks(arch.name),
         bases.BASES[base].panic_info_cmdline,
         'kunit.enable=0', scn.cmdline(sc), extra_cmdline]))
     paths = {k: os.path.join(run, k) for k in

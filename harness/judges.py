@@ -331,9 +331,10 @@ OWN_NMI = 'Kernel panic - not syncing: NMI: Not continuing'
 NMI_RECEIVED = re.compile(r'NMI received for unknown reason')
 # The header of a CPU's stack: the panic's own, then each of the panic's
 # all-CPU backtrace (panic_sys_info=all_bt, panic_print=0x40).
-CPU_BACKTRACE = re.compile(r'\bCPU: (\d+) .*\bPID: \d+')
+# Anchored after the timestamp: 6.12's WARN line is "WARNING: CPU: 1 PID:".
+CPU_BACKTRACE = re.compile(r'\]\s+CPU: (\d+) .*\bPID: \d+')
 # What ends such a stack: the next one, or what the panic prints after.
-STACK_END = re.compile(r'\bCPU: \d+ .*\bPID: \d+|INFO:|WARNING:|BUG:|'
+STACK_END = re.compile(r'\]\s+CPU: \d+ .*\bPID: \d+|INFO:|WARNING:|BUG:|'
                        r'Sending NMI|Shutting down|Kernel Offset|end Kernel')
 # A register dump's lines between a stack's header and its frames.
 REGISTERS = re.compile(r'\]\s+(Hardware name|(?!RIP)R[A-Z0-9]{2}|FS|CS|CR2|'
@@ -359,18 +360,14 @@ def own_nmi_excerpt(lines, panic, tail_lines, task_lines):
     """The harness's NMI ended a guest that was still running at the
     timeout.  What the boot printed last says where it stopped (the
     timestamps of a guest whose timer stopped stay where it did); then
-    the panic; then where the boot stood: the first blocked task's stack,
-    else each CPU's first backtrace (a task that spins never shows as
-    blocked).
+    the panic; then where the boot stood: each CPU's first backtrace (a
+    task that spins never shows as blocked), then the first blocked
+    task's stack (often a victim: a task waiting for the CPU that spins).
     """
     first = panic
     while first > 0 and NMI_RECEIVED.search(lines[first - 1]):
         first -= 1
     shown = lines[max(0, first - tail_lines):first] + [lines[panic]]
-    task = next((i for i in range(panic, len(lines))
-                 if BLOCKED_TASK.search(lines[i])), None)
-    if task is not None:
-        return shown + ['...'] + reliable_stack(lines[task:], task_lines)
     seen = set()
     for i in range(panic + 1, len(lines)):
         cpu = CPU_BACKTRACE.search(lines[i])
@@ -380,6 +377,10 @@ def own_nmi_excerpt(lines, panic, tail_lines, task_lines):
         end = next((j for j in range(i + 1, len(lines))
                     if STACK_END.search(lines[j])), len(lines))
         shown += ['...'] + reliable_stack(lines[i:end], task_lines)
+    task = next((i for i in range(panic, len(lines))
+                 if BLOCKED_TASK.search(lines[i])), None)
+    if task is not None:
+        shown += ['...'] + reliable_stack(lines[task:], task_lines)
     return shown
 
 
@@ -388,15 +389,21 @@ def console_excerpt(console, report_lines=30, tail_lines=10,
     """What to show of the console of a boot that did not complete: the
     first kernel report and what follows it, else the last lines; then
     the first blocked task's stack from a panic report, its unreliable
-    "? " frames left out.  A panic the harness's own NMI caused gets
-    own_nmi_excerpt().  The run directory may be gone by the time anyone
-    reads the output (CI works on a scratch clone), so this goes to the
-    report itself."""
+    "? " frames left out.  A boot the harness's own NMI ended gets
+    own_nmi_excerpt(), after the first lines of any report before it.
+    The run directory may be gone by the time anyone reads the output (CI
+    works on a scratch clone), so this goes to the report itself."""
     lines = console.splitlines()
     start = next((i for i, line in enumerate(lines)
                   if REPORT_START.search(line)), None)
-    if start is not None and OWN_NMI in lines[start]:
-        return own_nmi_excerpt(lines, start, tail_lines, task_lines)
+    nmi = next((i for i, line in enumerate(lines) if OWN_NMI in line), None)
+    if nmi is not None:
+        # A report before the NMI (a warning the boot went on after)
+        # comes first, cut short; the NMI's excerpt says where it hung.
+        tail = max(0, nmi - tail_lines)
+        earlier = ([] if start is None or start >= tail else
+                   lines[start:min(start + tail_lines, tail)] + ['...'])
+        return earlier + own_nmi_excerpt(lines, nmi, tail_lines, task_lines)
     shown = (lines[start:start + report_lines] if start is not None
              else lines[-tail_lines:])
     task = next((i for i, line in enumerate(lines)

@@ -568,6 +568,39 @@ def step_cases(case, tmp):
                        spin[13], spin[14], '...', spin[16], spin[17]]
     case(got == want,
          f'console excerpt of a spinning boot: every CPU\'s stack: {got}')
+    # As a real one printed it (7.3's clocksource watchdog against
+    # stop_machine()): each CPU's stack once, up to what follows it, a
+    # lockdep report inside the panic repeating CPU 0's, the blocked task
+    # after the stacks; a warning long before comes first, cut short.
+    real = ['[ 0.50] WARNING: something the boot went on after',
+            '[ 0.50] at some_function+0x1/0x2'] + [
+                f'[ 0.{60 + i}] line {i}' for i in range(10)] + [
+            '[ 1.01] smp: Brought up 1 node, 2 CPUs',
+            '[ 1.03] Kernel panic - not syncing: NMI: Not continuing',
+            '[ 1.03] CPU: 0 UID: 0 PID: 18 Comm: migration/0 Not tainted',
+            '[ 1.03] Call Trace:', '[ 1.03]  <NMI>', '[ 1.03]  vpanic+0x3/0x4',
+            '[ 1.03] RIP: 0010:watchdog_check_skew+0x12a/0x590',
+            '[ 1.03] Code: df 49 c1 ed 03', '[ 1.03]  </NMI>',
+            '[ 1.03]  <IRQ>', '[ 1.03]  clocksource_watchdog+0x789/0xd00',
+            '[ 1.03] Sending NMI from CPU 0 to CPUs 1:',
+            '[ 1.02] NMI backtrace for cpu 1',
+            '[ 1.02] CPU: 1 UID: 0 PID: 21 Comm: migration/1 Not tainted',
+            '[ 1.02] RIP: 0010:rcu_momentary_eqs+0x69/0x190',
+            '[ 1.02] INFO: NMI handler (nmi_cpu_backtrace_handler) took too',
+            '[ 1.03] WARNING: inconsistent lock state',
+            '[ 1.03] stack backtrace:',
+            '[ 1.03] CPU: 0 UID: 0 PID: 18 Comm: migration/0 Not tainted',
+            '[ 1.03]  print_usage_bug.part.0+0x22a/0x2b0',
+            '[ 1.03] task:swapper/0       state:D stack:0     pid:1',
+            '[ 1.03]  wait_for_completion+0x1/0x2']
+    got = judges.console_excerpt('\n'.join(real))
+    # The warning cut at the tail, the tail, the panic; CPU 0's stack
+    # without its NMI frames and Code line, up to "Sending NMI"; CPU 1's
+    # up to "INFO:" (the lockdep report repeats CPU 0: left out); the task.
+    want = (real[0:3] + ['...'] + real[3:13] + [real[13], '...'] +
+            [real[k] for k in (14, 15, 18, 21, 22)] + ['...'] +
+            real[25:27] + ['...'] + real[32:34])
+    case(got == want, f'console excerpt of a real hang: {got}')
     quiet = [f'line {i}' for i in range(40)]
     case(judges.console_excerpt('\n'.join(quiet)) == quiet[-10:],
          'console excerpt without a report: the last lines')
