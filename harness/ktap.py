@@ -48,9 +48,22 @@ def _parser():
     return _PARSER['mod']
 
 
+def _skipped(suite, skipped):
+    names = []
+    for case in suite.subtests:
+        if case.status == skipped:
+            names.append(case.name)
+        else:
+            names += [f'{case.name}/{p.name}' for p in case.subtests
+                      if p.status == skipped]
+    return names
+
+
 def parse(console):
-    """Returns (plan or None, {name: {'ok', 'skip', 'failed': [...]}}) for
-    the top-level results; plan is None where no KTAP started."""
+    """Returns (plan or None, {name: {'ok', 'skip', 'failed': [...],
+    'skipped': [...]}}) for the top-level results; plan is None where no
+    KTAP started.  'skipped' names the suite's cases that skipped, and the
+    parameters that skipped of a case that did not (CASE/PARAM)."""
     kp = _parser()
     status = kp.TestStatus
     printer = sys.modules['kunit_printer'].null_printer
@@ -68,5 +81,6 @@ def parse(console):
             'failed': [t.name for t in sub.subtests
                        if t.status in (status.FAILURE,
                                        status.TEST_CRASHED)],
+            'skipped': _skipped(sub, status.SKIPPED),
         }
     return test.expected_count, results

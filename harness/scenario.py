@@ -965,9 +965,10 @@ def qemu_args(sc, kernel, initrd, append, out_path, console_path, images,
 
 
 # tests/kunit.toml: a table per arch, and optionally a table per base
-# whose kernels run other suites ([BASE.ARCH] with its own suites).
-KUNIT_ARCH_KEYS = {'machine': str, 'suites': list}
-KUNIT_BASE_KEYS = {'suites': list}
+# whose kernels run other suites ([BASE.ARCH] with its own suites).  skips:
+# per suite, the cases that may skip in that kernel; any other skip fails.
+KUNIT_ARCH_KEYS = {'machine': str, 'suites': list, 'skips': dict}
+KUNIT_BASE_KEYS = {'suites': list, 'skips': dict}
 
 
 def _check_suites(where, suites):
@@ -976,10 +977,23 @@ def _check_suites(where, suites):
         raise ScenarioError(f'{where}: suites are names, each once')
 
 
+def _check_skips(where, table):
+    for suite, cases in table.get('skips', {}).items():
+        if suite not in table['suites']:
+            raise ScenarioError(f'{where}: skips of "{suite}", which is not '
+                                f'among its suites')
+        if not isinstance(cases, list) or not cases or \
+                not all(isinstance(x, str) and x for x in cases) or \
+                len(set(cases)) != len(cases):
+            raise ScenarioError(f'{where}: skips of "{suite}" are case '
+                                f'names, each once')
+
+
 def load_kunit(path):
     """The KUnit boots of tests/kunit.toml, checked as strictly as a
-    scenario: {base: {arch: {'machine': ..., 'suites': [...]}}} for every
-    base and arch, a base's own [BASE.ARCH] replacing that arch's suites."""
+    scenario: {base: {arch: {'machine': ..., 'suites': [...], 'skips':
+    {suite: [case, ...]}}}} for every base and arch, a base's own
+    [BASE.ARCH] replacing that arch's suites and skips."""
     try:
         with open(path, 'rb') as f:
             cfg = tomllib.load(f)
@@ -991,8 +1005,9 @@ def load_kunit(path):
                                 f'base)')
     for arch in ARCHES:
         _check_keys(f'{path}: {arch}', cfg.get(arch), KUNIT_ARCH_KEYS,
-                    tuple(KUNIT_ARCH_KEYS))
+                    ('machine', 'suites'))
         _check_suites(f'{path}: {arch}', cfg[arch]['suites'])
+        _check_skips(f'{path}: {arch}', cfg[arch])
     plan = {}
     for base in bases.BASES:
         own = cfg.get(base, {})
@@ -1002,9 +1017,12 @@ def load_kunit(path):
             where = f'{path}: {base}.{arch}'
             if arch in own:
                 _check_keys(where, own[arch], KUNIT_BASE_KEYS,
-                            tuple(KUNIT_BASE_KEYS))
+                            ('suites',))
                 _check_suites(where, own[arch]['suites'])
-            plan[base][arch] = {**cfg[arch], **own.get(arch, {})}
+                _check_skips(where, own[arch])
+            # a base's own suites come with their own skips, or none
+            plan[base][arch] = {**cfg[arch], 'skips': {}, **own[arch]} \
+                if arch in own else {'skips': {}, **cfg[arch]}
     return plan
 
 

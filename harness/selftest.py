@@ -218,6 +218,8 @@ BAD = [
 KUNIT_GOOD = '''[x86_64]
 machine = "q35"
 suites = ["a", "b"]
+[x86_64.skips]
+b = ["c1", "c2/p"]
 [arm64]
 machine = "virt"
 suites = ["a"]
@@ -238,6 +240,18 @@ KUNIT_BAD = [
     (KUNIT_GOOD.replace('[deb12.x86_64]', '[deb12.mips]'),
      'deb12: unknown key "mips"'),
     (KUNIT_GOOD + '[deb12.arm64]\nsuites = [1]\n', 'each once'),
+    (KUNIT_GOOD.replace('b = ["c1", "c2/p"]', 'z = ["c1"]'),
+     'skips of "z", which is not among its suites'),
+    (KUNIT_GOOD.replace('b = ["c1", "c2/p"]', 'b = ["c1", "c1"]'),
+     'skips of "b" are case names, each once'),
+    (KUNIT_GOOD.replace('b = ["c1", "c2/p"]', 'b = "c1"'),
+     'skips of "b" are case names, each once'),
+    (KUNIT_GOOD.replace('b = ["c1", "c2/p"]', 'b = []'),
+     'skips of "b" are case names, each once'),
+    (KUNIT_GOOD.replace('[x86_64.skips]', 'skips = 1\n[x86_64.more]'),
+     '"skips" must be dict'),
+    (KUNIT_GOOD + '[deb12.arm64]\nsuites = ["a"]\nskips = { b = ["c"] }\n',
+     'deb12.arm64: skips of "b", which is not among its suites'),
 ]
 
 # Run-time steps, a hot-plugged disk and per-step checks.
@@ -691,6 +705,25 @@ KTAP = '''[    1.0] KTAP version 1
 [    1.3] ok 3 skipped # SKIP no hardware
 '''
 
+# A suite whose cases skip in part: a case, and a parameter of another.
+KTAP_SKIPS = '''[    1.0] KTAP version 1
+[    1.0] 1..1
+[    1.1]     KTAP version 1
+[    1.1]     # Subtest: part
+[    1.1]     ok 1 c0
+[    1.1]     ok 2 c1 # SKIP needs more
+[    1.1]         KTAP version 1
+[    1.1]         # Subtest: c2
+[    1.1]         ok 1 p # SKIP not here
+[    1.1]         ok 2 q
+[    1.1]     ok 3 c2
+[    1.1]         KTAP version 1
+[    1.1]         # Subtest: c3
+[    1.1]         ok 1 p # SKIP not here
+[    1.1]     ok 4 c3 # SKIP
+[    1.1] ok 1 part
+'''
+
 
 def gate_cases(case):
     """The static gates' base/head comparison: a new report counts, a
@@ -884,10 +917,12 @@ def base_cases(case, tmp):
         bases.QEMU10['dir'] = saved
     plan, err = load_text(tmp, 'kunit.toml', KUNIT_GOOD, scn.load_kunit)
     case(plan is not None and plan['deb12']['x86_64'] ==
-         {'machine': 'q35', 'suites': ['a']} and
+         {'machine': 'q35', 'suites': ['a'], 'skips': {}} and
          plan['mainline']['x86_64']['suites'] == ['a', 'b'] and
-         plan['deb12']['arm64']['suites'] == ['a'],
-         f'kunit.toml per base: {plan or err}')
+         plan['mainline']['x86_64']['skips'] == {'b': ['c1', 'c2/p']} and
+         plan['deb12']['arm64'] == {'machine': 'virt', 'suites': ['a'],
+                                    'skips': {}},
+         f'kunit.toml per base, skips with their suites: {plan or err}')
     for i, (text, msg) in enumerate(KUNIT_BAD):
         _, err = load_text(tmp, f'kunit{i}.toml', text, scn.load_kunit)
         case(err is not None and msg in err,
@@ -2064,6 +2099,41 @@ class SelfTest(unittest.TestCase):
         cut = ktap.parse(KTAP.split('[    1.2] not ok 2 bad')[0])[1]
         case(cut.get('bad', {}).get('ok') is False and 'skipped' not in cut,
              f'ktap cut off in a suite (a crash): {cut}')
+        part = ktap.parse(KTAP_SKIPS)[1].get('part', {})
+        case(part.get('ok') is True and not part.get('skip') and
+             part.get('skipped') == ['c1', 'c2/p', 'c3'],
+             f'ktap: the cases and parameters that skipped (a case whose '
+             f'every parameter skipped, by its name): {part}')
+        import check
+        verdicts = [
+            (['c1', 'c2/p', 'c3'], 'pass',
+             'ok; skipped as listed: c1, c2/p, c3'),
+            (['c1', 'c3'], 'fail',
+             'skipped, not listed in tests/kunit.toml: c2/p'),
+            ([], 'fail',
+             'skipped, not listed in tests/kunit.toml: c1, c2/p, c3'),
+            (['c1', 'c2/p', 'c3', 'c0'], 'fail',
+             'listed as skipping in tests/kunit.toml, ran: c0'),
+            (['c1', 'c2', 'c3'], 'fail',
+             'skipped, not listed in tests/kunit.toml: c2/p'),
+        ]
+        for may, st, det in verdicts:
+            got = check.judge_suite(part, may)
+            case(got == (st, det), f'kunit skips {may}: {got}')
+        case(check.judge_suite(suites['good'], []) == ('pass', 'ok') and
+             check.judge_suite(suites['bad'], [])[0] == 'fail',
+             'kunit: a whole suite passes or fails as before')
+        whole = {'ok': True, 'skip': True, 'failed': [],
+                 'skipped': ['c1', 'c2']}
+        case(check.judge_suite(suites['skipped'], []) ==
+             ('fail', 'suite skipped itself') and
+             check.judge_suite(whole, ['c1']) ==
+             ('fail', 'suite skipped itself; not listed in '
+              'tests/kunit.toml: c2') and
+             check.judge_suite(whole, ['c1', 'c2']) ==
+             ('skip', 'every case skipped, as listed: c1, c2'),
+             'kunit: a suite that skipped as a whole fails unless every '
+             'case of it is listed')
 
     def test_bench_reading(self):
         """make bench's reading of a run names every target the table
